@@ -38,6 +38,7 @@ type Meta struct {
 	Recorded      time.Time // when the store accepted it (UTC), assigned at append
 	Actor         string    // who recorded it
 	CommandID     string    // the command (idempotency key) that produced it
+	Fingerprint   string    // the command's content hash (Commit.Fingerprint), so a reused CommandID can be told apart
 	CorrelationID string    // ties the events of one business case together
 }
 
