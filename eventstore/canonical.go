@@ -26,6 +26,7 @@ const canonicalTag = "hrss-ledger/event/v1"
 //	Recorded      int64, big-endian: UTC nanoseconds since the Unix epoch (0 for the zero time)
 //	Actor         string
 //	CommandID     string
+//	Fingerprint   string
 //	CorrelationID string
 //
 // where string and bytes are a uint32 big-endian length followed by the bytes.
@@ -45,6 +46,7 @@ func Canonical(e Event) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(recordedNanos(e.Meta.Recorded)))
 	b = appendField(b, e.Meta.Actor)
 	b = appendField(b, e.Meta.CommandID)
+	b = appendField(b, e.Meta.Fingerprint)
 	b = appendField(b, e.Meta.CorrelationID)
 	return b
 }
@@ -76,7 +78,7 @@ func appendField[T string | []byte](b []byte, s T) []byte {
 }
 
 func canonicalSize(e Event) int {
-	const fixed = len(canonicalTag) + 8 + 16 + 8 + 8 + 7*4
+	const fixed = len(canonicalTag) + 8 + 16 + 8 + 8 + 8*4
 	return fixed + len(e.Stream) + len(e.Type) + len(e.Data) + len(e.Meta.BusinessDate) +
-		len(e.Meta.Actor) + len(e.Meta.CommandID) + len(e.Meta.CorrelationID)
+		len(e.Meta.Actor) + len(e.Meta.CommandID) + len(e.Meta.Fingerprint) + len(e.Meta.CorrelationID)
 }

@@ -24,6 +24,7 @@ func sampleEvent() eventstore.Event {
 			Recorded:      time.Date(2017, 3, 2, 8, 30, 0, 123456789, time.UTC),
 			Actor:         "clerk-1",
 			CommandID:     "cmd-1",
+			Fingerprint:   "fp-1",
 			CorrelationID: "case-9",
 		},
 	}
@@ -34,7 +35,7 @@ func TestCanonicalIsStable(t *testing.T) {
 	// the doc comment) and pins the documented layout: if it changes, every
 	// recorded chain breaks, so a change here must be a new encoding version.
 	got := eventstore.ChainHash([32]byte{}, sampleEvent())
-	const want = "6edbdce8c72eb20d6ed5a9c540fd2c2a22fa07e6607e4f1f9b9d12597a55838a"
+	const want = "8121cc1b59268d74e6751502f13195fe3ac3f9a6156caf07215fe0d04024f7ca"
 	if hex.EncodeToString(got[:]) != want {
 		t.Errorf("ChainHash = %x, want %s", got, want)
 	}
@@ -57,6 +58,9 @@ func TestCanonicalDistinguishesEvents(t *testing.T) {
 		}},
 		{"moving a byte from actor to command id changes the encoding", func(e *eventstore.Event) {
 			e.Meta.Actor, e.Meta.CommandID = "clerk-", "1cmd-1"
+		}},
+		{"moving a byte from fingerprint to correlation id changes the encoding", func(e *eventstore.Event) {
+			e.Meta.Fingerprint, e.Meta.CorrelationID = "fp-", "1case-9"
 		}},
 		{"a different correlation id changes the encoding", func(e *eventstore.Event) { e.Meta.CorrelationID = "" }},
 		{"different data changes the encoding", func(e *eventstore.Event) { e.Data = []byte(`{}`) }},
