@@ -1,0 +1,262 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Limits every backend enforces on one Append or AppendBatch, so that a writer
+// can size its batches once for all backends. A batch over a limit is refused
+// with ErrInvalid.
+const (
+	// MaxBatchEvents bounds the events of one append (all commits together).
+	MaxBatchEvents = 4096
+	// MaxBatchBytes bounds the bytes of one append: the sum over its events
+	// of Data and of every string of the envelope. It leaves room for the
+	// backends' framing inside a 1 MiB NATS message.
+	MaxBatchBytes = 512 << 10
+)
+
+// CommitError tells which commit of an AppendBatch refused the batch. It
+// wraps the reason (ErrConflict, ErrIdempotencyMismatch, ErrInvalid).
+type CommitError struct {
+	Index     int    // the commit's index in the batch
+	CommandID string // the commit's CommandID
+	Err       error
+}
+
+// Error implements error.
+func (e *CommitError) Error() string {
+	return fmt.Sprintf("commit %d (command %q): %v", e.Index, e.CommandID, e.Err)
+}
+
+// Unwrap lets errors.Is see the reason.
+func (e *CommitError) Unwrap() error { return e.Err }
+
+// ValidateBatch refuses, with ErrInvalid, a batch that is empty, over the
+// limits, or holds a malformed commit.
+func ValidateBatch(commits []Commit) error {
+	if len(commits) == 0 {
+		return fmt.Errorf("%w: empty batch", ErrInvalid)
+	}
+	events, size := 0, 0
+	for i, c := range commits {
+		if err := ValidateCommit(c); err != nil {
+			return &CommitError{Index: i, CommandID: c.CommandID, Err: err}
+		}
+		events += len(c.Events)
+		size += CommitBytes(c)
+	}
+	if events > MaxBatchEvents {
+		return fmt.Errorf("%w: %d events in one batch, limit %d", ErrInvalid, events, MaxBatchEvents)
+	}
+	if size > MaxBatchBytes {
+		return fmt.Errorf("%w: %d bytes in one batch, limit %d", ErrInvalid, size, MaxBatchBytes)
+	}
+	return nil
+}
+
+// ValidateCommit refuses, with ErrInvalid, a commit without a CommandID,
+// without events, over the limits, or with an event lacking a stream or type.
+func ValidateCommit(c Commit) error {
+	switch {
+	case c.CommandID == "":
+		return fmt.Errorf("%w: empty command id", ErrInvalid)
+	case len(c.Events) == 0:
+		return fmt.Errorf("%w: command %q has no events", ErrInvalid, c.CommandID)
+	case len(c.Events) > MaxBatchEvents:
+		return fmt.Errorf("%w: command %q has %d events, limit %d", ErrInvalid, c.CommandID, len(c.Events), MaxBatchEvents)
+	case CommitBytes(c) > MaxBatchBytes:
+		return fmt.Errorf("%w: command %q is over %d bytes", ErrInvalid, c.CommandID, MaxBatchBytes)
+	}
+	for _, x := range c.Expect {
+		if x.Stream == "" {
+			return fmt.Errorf("%w: command %q expects an empty stream name", ErrInvalid, c.CommandID)
+		}
+	}
+	for i, e := range c.Events {
+		if e.Stream == "" || e.Type == "" {
+			return fmt.Errorf("%w: command %q event %d lacks a stream or type", ErrInvalid, c.CommandID, i)
+		}
+	}
+	return nil
+}
+
+// CommitBytes is the size a commit counts against MaxBatchBytes.
+func CommitBytes(c Commit) int {
+	n := 0
+	for _, e := range c.Events {
+		n += len(e.Stream) + len(e.Type) + len(e.Data) + len(e.Meta.BusinessDate) +
+			len(e.Meta.Actor) + len(c.CommandID) + len(c.Fingerprint) + len(e.Meta.CorrelationID)
+	}
+	return n
+}
+
+// State is what a backend must remember to append correctly: the head and
+// its hash, every stream's version, and every CommandID with its result,
+// forever. Backends build it from their log at open (Restore) and extend it
+// through a Draft. It is not safe for concurrent use.
+type State struct {
+	head     Position
+	hash     [32]byte
+	versions map[string]uint64
+	commands map[string]commandRecord
+}
+
+type commandRecord struct {
+	fingerprint string
+	result      Result
+}
+
+// NewState returns the state of an empty log.
+func NewState() *State {
+	return &State{versions: make(map[string]uint64), commands: make(map[string]commandRecord)}
+}
+
+// Head returns the position and hash of the last event.
+func (s *State) Head() (Position, [32]byte) { return s.head, s.hash }
+
+// Version returns a stream's version, 0 if it has no events.
+func (s *State) Version(stream string) uint64 { return s.versions[stream] }
+
+// ErrCorrupt reports a stored log that breaks the store's own invariants
+// (gap in positions or versions, broken hash chain, a command split apart).
+var ErrCorrupt = errors.New("eventstore: stored log is corrupt")
+
+// Restore folds an event read back from storage into the state, checking
+// that it continues the log: the next position, the next version of its
+// stream, a hash that chains, and a command whose events are contiguous.
+func (s *State) Restore(e Event) error {
+	if e.Position != s.head+1 {
+		return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, s.head)
+	}
+	if v := s.versions[e.Stream]; e.Version != v+1 {
+		return fmt.Errorf("%w: position %d: stream %q version %d after %d", ErrCorrupt, e.Position, e.Stream, e.Version, v)
+	}
+	if h := ChainHash(s.hash, e); h != e.Hash {
+		return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, e.Position)
+	}
+	rec, seen := s.commands[e.Meta.CommandID]
+	switch {
+	case !seen:
+		rec = commandRecord{fingerprint: e.Meta.Fingerprint, result: Result{First: e.Position}}
+	case rec.result.Last != s.head:
+		return fmt.Errorf("%w: position %d: command %q appears twice", ErrCorrupt, e.Position, e.Meta.CommandID)
+	}
+	rec.result.Last = e.Position
+	s.commands[e.Meta.CommandID] = rec
+	s.versions[e.Stream] = e.Version
+	s.head, s.hash = e.Position, e.Hash
+	return nil
+}
+
+// Draft is a tentative extension of a State: commits added to it see the
+// effects of the ones added before, and the State does not change until
+// Apply. A draft that is not applied is simply dropped.
+type Draft struct {
+	base     *State
+	baseHead Position
+	recorded time.Time
+	head     Position
+	hash     [32]byte
+	versions map[string]uint64
+	commands map[string]commandRecord
+	events   []Event
+}
+
+// Draft starts a draft whose events are recorded at the given time.
+func (s *State) Draft(recorded time.Time) *Draft {
+	return &Draft{
+		base: s, baseHead: s.head, recorded: recorded.UTC().Round(0),
+		head: s.head, hash: s.hash,
+		versions: make(map[string]uint64), commands: make(map[string]commandRecord),
+	}
+}
+
+// Head returns the position the draft would leave the log at.
+func (d *Draft) Head() Position { return d.head }
+
+// Events returns the draft's events, with positions, versions, times and
+// hashes assigned.
+func (d *Draft) Events() []Event { return d.events }
+
+// Add adds a commit to the draft. A CommandID already in the state or the
+// draft yields its first Result with Duplicate set (or ErrIdempotencyMismatch)
+// and adds nothing; a failed expectation yields ErrConflict and adds nothing.
+func (d *Draft) Add(c Commit) (Result, error) {
+	if err := ValidateCommit(c); err != nil {
+		return Result{}, err
+	}
+	if rec, ok := d.command(c.CommandID); ok {
+		if rec.fingerprint != c.Fingerprint {
+			return Result{}, fmt.Errorf("command %q: %w", c.CommandID, ErrIdempotencyMismatch)
+		}
+		r := rec.result
+		r.Duplicate = true
+		return r, nil
+	}
+	for _, x := range c.Expect {
+		if got := d.version(x.Stream); got != x.Version {
+			return Result{}, fmt.Errorf("command %q: stream %q is at version %d, expected %d: %w",
+				c.CommandID, x.Stream, got, x.Version, ErrConflict)
+		}
+	}
+	return d.add(c)
+}
+
+func (d *Draft) add(c Commit) (Result, error) {
+	r := Result{First: d.head + 1, Last: d.head + Position(len(c.Events))}
+	for _, e := range c.Events {
+		if e.ID == uuid.Nil {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return Result{}, fmt.Errorf("eventstore: event id: %w", err)
+			}
+			e.ID = id
+		}
+		e.Position = d.head + 1
+		e.Version = d.version(e.Stream) + 1
+		e.Meta.Recorded = d.recorded
+		e.Meta.CommandID, e.Meta.Fingerprint = c.CommandID, c.Fingerprint
+		e.Hash = ChainHash(d.hash, e)
+		d.versions[e.Stream] = e.Version
+		d.head, d.hash = e.Position, e.Hash
+		d.events = append(d.events, e)
+	}
+	d.commands[c.CommandID] = commandRecord{fingerprint: c.Fingerprint, result: r}
+	return r, nil
+}
+
+func (d *Draft) command(id string) (commandRecord, bool) {
+	if rec, ok := d.commands[id]; ok {
+		return rec, true
+	}
+	rec, ok := d.base.commands[id]
+	return rec, ok
+}
+
+func (d *Draft) version(stream string) uint64 {
+	if v, ok := d.versions[stream]; ok {
+		return v
+	}
+	return d.base.versions[stream]
+}
+
+// Apply makes the draft part of the state, once its events are durable. It
+// panics if the state moved since the draft began: that is a programmer error
+// (two drafts applied over the same head would fork the log).
+func (s *State) Apply(d *Draft) {
+	if d.base != s || d.baseHead != s.head {
+		panic("eventstore: draft applied to a state that moved")
+	}
+	for stream, v := range d.versions {
+		s.versions[stream] = v
+	}
+	for id, rec := range d.commands {
+		s.commands[id] = rec
+	}
+	s.head, s.hash = d.head, d.hash
+}
