@@ -27,8 +27,8 @@ import (
 type failingServer struct {
 	api.UnimplementedStreamsServer
 	mu       sync.Mutex
-	notFound bool        // Read answers "stream not found" in the stream
-	wrong    bool        // Append answers "wrong expected version"
+	notFound bool      // Read answers "stream not found" in the stream
+	wrong    bool      // Append answers "wrong expected version"
 	trailer  grpcmd.MD // sent with err
 	err      error
 }
