@@ -1,0 +1,189 @@
+package domain
+
+import (
+	"slices"
+
+	"github.com/shopspring/decimal"
+)
+
+// Evolve applies a recorded event to the state. It never fails: an event that
+// the rules could not have produced (a payment from an unknown fund, a loan
+// repaid beyond what is owed) is a programmer error and panics.
+func (l *Ledger) Evolve(e Event) {
+	switch e := e.(type) {
+	case RegionDefined:
+		l.evolveRegion(e)
+	case FundOpened:
+		assert(!l.funds.has(e.FundID), "fund %s opened twice", e.FundID)
+		l.funds.set(e.FundID, fund{kind: e.Kind, region: e.RegionCode})
+	case FundAllocated:
+		l.addToFund(e.FundID, e.Amount)
+	case BeneficiaryRegistered:
+		assert(!l.beneficiaries.has(e.BeneficiaryID), "beneficiary %s registered twice", e.BeneficiaryID)
+		l.beneficiaries.set(e.BeneficiaryID, beneficiary{kind: e.Kind, region: e.RegionCode, categories: slices.Clone(e.Categories)})
+	case CategoryCertified:
+		l.evolveCertified(e)
+	case ProgramDefined:
+		assert(!l.programs.has(e.ProgramID), "program %s defined twice", e.ProgramID)
+		l.programs.set(e.ProgramID, e)
+	case SubsidyPaid:
+		l.evolvePaid(e)
+	case SubsidyReversed:
+		l.evolveReversed(e)
+	case LoanIssued:
+		assert(!l.loans.has(e.LoanID), "loan %s issued twice", e.LoanID)
+		l.loans.set(e.LoanID, loan{issued: e, status: StatusActive})
+	case LoanRepaid, InterestSubsidyPaid, LoanDefaulted, LoanCompensated, LoanRecovered, LoanWrittenOff, LoanClosed:
+		l.evolveLoan(e)
+	case PlacementRecorded, PlacementEnded, PlacementReversed:
+		l.evolvePlacement(e)
+	case TrainingRecorded:
+		assert(!l.trainings.has(e.TrainingID), "training %s recorded twice", e.TrainingID)
+		l.trainings.set(e.TrainingID, e)
+	case TargetSet:
+		l.targets.set(targetKey{e.RegionCode, e.Year, e.Indicator, e.Issuer}, e)
+	case StatisticReported:
+		l.statistics.set(statisticKey{e.RegionCode, e.Year, e.Indicator}, e)
+	case LoanPolicySet:
+		l.policies.set(e.EffectiveFrom, e.LoanPolicy)
+	default:
+		panic(unknownEvent(e))
+	}
+}
+
+func (l *Ledger) evolveRegion(e RegionDefined) {
+	assert(!l.regions.has(e.Code), "region %s defined twice", e.Code)
+	assert(e.ParentCode == "" || l.regions.has(e.ParentCode), "region %s under unknown parent %s", e.Code, e.ParentCode)
+	l.regions.set(e.Code, region{name: e.Name, parent: e.ParentCode, poorVillage: e.PoorVillage, creditVillage: e.CreditVillage})
+}
+
+// addToFund changes a fund's balance by delta, which must leave it non-negative.
+func (l *Ledger) addToFund(id string, delta decimal.Decimal) {
+	f, ok := l.funds.get(id)
+	assert(ok, "unknown fund %s", id)
+	f.balance = f.balance.Add(delta)
+	assert(!f.balance.IsNegative(), "fund %s below zero: %s", id, f.balance)
+	l.funds.set(id, f)
+}
+
+func (l *Ledger) evolveCertified(e CategoryCertified) {
+	b, ok := l.beneficiaries.get(e.BeneficiaryID)
+	assert(ok, "unknown beneficiary %s", e.BeneficiaryID)
+	period := CategoryPeriod{Category: e.Category, From: e.From, To: e.To, Document: e.Document}
+	// A fresh slice, because the journal may hold the old one.
+	b.categories = append(slices.Clip(b.categories), period)
+	l.beneficiaries.set(e.BeneficiaryID, b)
+}
+
+func (l *Ledger) evolvePaid(e SubsidyPaid) {
+	assert(!l.payments.has(e.PaymentID), "payment %s made twice", e.PaymentID)
+	l.addToFund(e.FundID, e.Amount.Neg())
+	l.payments.set(e.PaymentID, payment{paid: e})
+	key := usageKey{e.ProgramID, e.BeneficiaryID}
+	n, _ := l.usage.get(key)
+	l.usage.set(key, n+1)
+}
+
+func (l *Ledger) evolveReversed(e SubsidyReversed) {
+	p, ok := l.payments.get(e.PaymentID)
+	assert(ok, "reversal of unknown payment %s", e.PaymentID)
+	p.reversed = p.reversed.Add(e.Amount)
+	assert(!p.remaining().IsNegative(), "payment %s reversed beyond what was paid", e.PaymentID)
+	l.payments.set(e.PaymentID, p)
+	l.addToFund(e.FundID, e.Amount)
+	if p.remaining().IsZero() {
+		// A fully reversed payment no longer counts against the limit.
+		key := usageKey{p.paid.ProgramID, p.paid.BeneficiaryID}
+		n, _ := l.usage.get(key)
+		assert(n > 0, "usage of %v below zero", key)
+		l.usage.set(key, n-1)
+	}
+}
+
+func (l *Ledger) evolveLoan(e Event) {
+	id := loanIDOf(e)
+	ln, ok := l.loans.get(id)
+	assert(ok, "event %s for unknown loan %s", e.EventType(), id)
+	switch e := e.(type) {
+	case LoanRepaid:
+		ln.repaid = ln.repaid.Add(e.Principal)
+	case InterestSubsidyPaid:
+		l.addToFund(e.FundID, e.Amount.Neg())
+	case LoanDefaulted:
+		ln.status = StatusDefaulted
+	case LoanCompensated:
+		l.addToFund(e.GuaranteeFundID, e.Amount.Neg())
+		ln.compensated = ln.compensated.Add(e.Amount)
+	case LoanRecovered:
+		l.addToFund(e.GuaranteeFundID, e.Amount)
+		ln.recovered = ln.recovered.Add(e.Amount)
+	case LoanWrittenOff:
+		l.addToFund(e.FundID, e.Amount.Neg())
+		l.addToFund(e.GuaranteeFundID, e.Amount)
+		ln.writtenOff = ln.writtenOff.Add(e.Amount)
+		ln.status = StatusWrittenOff
+	case LoanClosed:
+		ln.status = StatusClosed
+	}
+	assert(!ln.owedToBank().IsNegative(), "loan %s owes the bank less than nothing", id)
+	assert(!ln.owedToGuaranteeFund().IsNegative(), "loan %s owes the guarantee fund less than nothing", id)
+	l.loans.set(id, ln)
+}
+
+// loanIDOf returns the loan a loan event is about.
+func loanIDOf(e Event) string {
+	switch e := e.(type) {
+	case LoanRepaid:
+		return e.LoanID
+	case InterestSubsidyPaid:
+		return e.LoanID
+	case LoanDefaulted:
+		return e.LoanID
+	case LoanCompensated:
+		return e.LoanID
+	case LoanRecovered:
+		return e.LoanID
+	case LoanWrittenOff:
+		return e.LoanID
+	case LoanClosed:
+		return e.LoanID
+	default:
+		panic(unknownEvent(e))
+	}
+}
+
+func (l *Ledger) evolvePlacement(e Event) {
+	switch e := e.(type) {
+	case PlacementRecorded:
+		assert(!l.placements.has(e.PlacementID), "placement %s recorded twice", e.PlacementID)
+		l.placements.set(e.PlacementID, placement{recorded: e})
+	case PlacementEnded:
+		p, ok := l.placements.get(e.PlacementID)
+		assert(ok && !p.ended, "end of unknown or ended placement %s", e.PlacementID)
+		p.ended = true
+		l.placements.set(e.PlacementID, p)
+	case PlacementReversed:
+		p, ok := l.placements.get(e.PlacementID)
+		assert(ok && !p.reversed, "reversal of unknown or reversed placement %s", e.PlacementID)
+		p.reversed = true
+		l.placements.set(e.PlacementID, p)
+	default:
+		panic(unknownEvent(e))
+	}
+}
+
+// owedToBank is principal - repaid - compensated.
+func (ln loan) owedToBank() decimal.Decimal {
+	return ln.issued.Principal.Sub(ln.repaid).Sub(ln.compensated)
+}
+
+// owedToGuaranteeFund is compensated - recovered - written off.
+func (ln loan) owedToGuaranteeFund() decimal.Decimal {
+	return ln.compensated.Sub(ln.recovered).Sub(ln.writtenOff)
+}
+
+// outstanding is principal - repaid - recovered - written off: what the
+// borrower still owes, to the bank or to the guarantee fund.
+func (ln loan) outstanding() decimal.Decimal {
+	return ln.issued.Principal.Sub(ln.repaid).Sub(ln.recovered).Sub(ln.writtenOff)
+}
