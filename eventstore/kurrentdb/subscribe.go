@@ -19,6 +19,9 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, fn fun
 	for {
 		before := last
 		err := s.subscribeOnce(ctx, &last, fn)
+		if _, cerr := s.currentClient(); cerr != nil && ctx.Err() == nil {
+			return cerr // closed while subscribed: the drop is the store's own doing
+		}
 		if !errors.Is(err, errTransient) {
 			return err
 		}
