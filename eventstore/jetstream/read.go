@@ -1,0 +1,283 @@
+package jetstream
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/hrss-ledger/ledger/eventstore"
+)
+
+// Read-path limits.
+const (
+	// directGetMaxMsgs: ranges up to this many messages are fetched one by
+	// one with direct get, which is quicker to start than a consumer.
+	directGetMaxMsgs = 16
+	// scanBufferedBatches bounds the decoded messages waiting for delivery.
+	scanBufferedBatches = 256
+	// consumerPendingMsgs and consumerPendingBytes bound what the client
+	// buffers for one consumer before flow control holds the server back.
+	consumerPendingMsgs  = 1 << 16
+	consumerPendingBytes = 256 << 20
+)
+
+// Head returns the position of the last event, after catching up with any
+// other writer of the stream.
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	head, _, err := s.sync(ctx)
+	return head, err
+}
+
+// sync catches up with the stream and returns the head and last sequence.
+func (s *Store) sync(ctx context.Context) (eventstore.Position, uint64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.catchUpLocked(ctx); err != nil {
+		return 0, 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	head, _ := s.state.Head()
+	return head, s.lastSeq, nil
+}
+
+// catchUp rebuilds the state at open.
+func (s *Store) catchUp(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.catchUpLocked(ctx)
+}
+
+// catchUpLocked folds into the state every message past the last one known,
+// verifying positions, versions and the hash chain. Callers hold writeMu.
+func (s *Store) catchUpLocked(ctx context.Context) error {
+	infoCtx, cancel := context.WithTimeout(ctx, requestTimeout)
+	info, err := s.stream.Info(infoCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("jetstream: stream info: %w", err)
+	}
+	last := info.State.LastSeq
+	if last <= s.lastSeq {
+		return nil
+	}
+	return s.scan(ctx, s.lastSeq+1, last, func(b batch) error {
+		if b.header.writer == s.writer {
+			s.landed = b.header.batch
+		}
+		return s.restore(b)
+	})
+}
+
+func (s *Store) restore(b batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.seq != s.lastSeq+1 {
+		return fmt.Errorf("jetstream: message %d after %d: %w", b.seq, s.lastSeq, eventstore.ErrCorrupt)
+	}
+	for _, e := range b.events {
+		if err := s.state.Restore(e); err != nil {
+			return fmt.Errorf("jetstream: message %d: %w", b.seq, err)
+		}
+	}
+	s.index(b.seq, b.events)
+	return nil
+}
+
+// batch is one decoded message.
+type batch struct {
+	seq    uint64
+	header header
+	events []eventstore.Event
+}
+
+// seqOf returns the sequence of the message holding position p, or the next
+// sequence if p is past the head.
+func (s *Store) seqOf(p eventstore.Position) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if head, _ := s.state.Head(); p > head {
+		return s.lastSeq + 1
+	}
+	i := sort.Search(len(s.firstPos), func(i int) bool { return s.firstPos[i] > p })
+	return uint64(max(i, 1))
+}
+
+// Read calls fn for each event after `after`, up to the head as of the call.
+func (s *Store) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	head, last, err := s.sync(ctx)
+	if err != nil || after >= head {
+		return err
+	}
+	return s.scan(ctx, s.seqOf(after+1), last, deliverAfter(&after, fn))
+}
+
+// deliverAfter passes a batch's events past *after to fn, advancing *after,
+// and fails on a gap: ordered delivery must not skip a position.
+func deliverAfter(after *eventstore.Position, fn func(eventstore.Event) error) func(batch) error {
+	return func(b batch) error {
+		for _, e := range b.events {
+			if e.Position <= *after {
+				continue
+			}
+			if e.Position != *after+1 {
+				return fmt.Errorf("jetstream: position %d after %d: %w", e.Position, *after, eventstore.ErrCorrupt)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+			*after = e.Position
+		}
+		return nil
+	}
+}
+
+// Subscribe delivers the events after `after`, then new ones as they are
+// appended, until ctx ends, fn fails or the store closes.
+func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if _, _, err := s.sync(ctx); err != nil {
+		return err
+	}
+	return s.scan(ctx, s.seqOf(after+1), 0, deliverAfter(&after, fn))
+}
+
+// ReadStream returns one stream's events in version order.
+func (s *Store) ReadStream(ctx context.Context, stream string) ([]eventstore.Event, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if _, _, err := s.sync(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	seqs := s.streams[stream]
+	seqs = seqs[:len(seqs):len(seqs)]
+	s.mu.RUnlock()
+	var out []eventstore.Event
+	dec := newDecoder()
+	for _, seq := range seqs {
+		b, err := s.get(ctx, dec, seq)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range b.events {
+			if e.Stream == stream {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
+
+// get fetches and decodes one message by direct get.
+func (s *Store) get(ctx context.Context, dec *decoder, seq uint64) (batch, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	m, err := s.stream.GetMsg(ctx, seq)
+	if err != nil {
+		return batch{}, fmt.Errorf("jetstream: get message %d: %w", seq, err)
+	}
+	events, h, err := dec.decode(nil, m.Data)
+	if err != nil {
+		return batch{}, fmt.Errorf("jetstream: message %d: %w", seq, err)
+	}
+	return batch{seq: seq, header: h, events: events}, nil
+}
+
+// scan calls fn with each message from sequence `from` to `last` in order,
+// or without end when last is 0. Small ranges use direct get; others an
+// ordered consumer that decodes on its own goroutine while fn runs on the
+// caller's.
+func (s *Store) scan(ctx context.Context, from, last uint64, fn func(batch) error) error {
+	if last != 0 && last+1-from <= directGetMaxMsgs {
+		dec := newDecoder()
+		for seq := from; seq <= last; seq++ {
+			b, err := s.get(ctx, dec, seq)
+			if err == nil {
+				err = fn(b)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.consume(ctx, from, last, fn)
+}
+
+// scanItem is a decoded message or the error that ends a scan.
+type scanItem struct {
+	batch
+	err error
+}
+
+func (s *Store) consume(ctx context.Context, from, last uint64, fn func(batch) error) error {
+	items := make(chan scanItem, scanBufferedBatches)
+	quit := make(chan struct{})
+	var stopOnce sync.Once
+	stop := func() { stopOnce.Do(func() { close(quit) }) }
+	dec := newDecoder()
+	handler := func(m *nats.Msg) {
+		item := decodeMsg(dec, m)
+		select {
+		case items <- item:
+		case <-quit:
+		}
+	}
+	sub, err := s.legacy.Subscribe(s.cfg.subject, handler,
+		nats.OrderedConsumer(), nats.StartSequence(from), nats.BindStream(s.cfg.stream))
+	if err != nil {
+		return fmt.Errorf("jetstream: consume from %d: %w", from, err)
+	}
+	defer func() {
+		stop() // first, so that a handler blocked on items returns
+		sub.Unsubscribe()
+	}()
+	if err := sub.SetPendingLimits(consumerPendingMsgs, consumerPendingBytes); err != nil {
+		return fmt.Errorf("jetstream: consumer limits: %w", err)
+	}
+	for want := from; last == 0 || want <= last; want++ {
+		var item scanItem
+		select {
+		case item = <-items:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closed:
+			return fmt.Errorf("jetstream: %w", eventstore.ErrClosed)
+		}
+		if item.err == nil && item.seq != want {
+			item.err = fmt.Errorf("jetstream: message %d, want %d: %w", item.seq, want, eventstore.ErrCorrupt)
+		}
+		if item.err == nil {
+			item.err = fn(item.batch)
+		}
+		if item.err != nil {
+			return item.err
+		}
+	}
+	return nil
+}
+
+func decodeMsg(dec *decoder, m *nats.Msg) scanItem {
+	meta, err := m.Metadata()
+	if err != nil {
+		return scanItem{err: fmt.Errorf("jetstream: message metadata: %w", err)}
+	}
+	events, h, err := dec.decode(nil, m.Data)
+	if err != nil {
+		return scanItem{err: fmt.Errorf("jetstream: message %d: %w", meta.Sequence.Stream, err)}
+	}
+	return scanItem{batch: batch{seq: meta.Sequence.Stream, header: h, events: events}}
+}
