@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hrss-ledger/ledger/domain"
+)
+
+// Views answers queries from the projections. Errors wrap ErrNotFound,
+// ErrInvalidQuery or ErrViewsBehind so that they map to 404, 400 and 503.
+type Views interface {
+	Position() uint64
+	WaitFor(ctx context.Context, position uint64) error
+	Progress(region string, year int, issuer, asOf string) (domain.ProgressReport, error)
+	Portfolio(region string, year int, asOf string) (domain.PortfolioReport, error)
+	Fund(id, asOf string) (domain.FundReport, error)
+	Loan(id, asOf string) (domain.LoanReport, error)
+	History(account, from, to string) (domain.HistoryReport, error)
+	DrillDown(view, figure, region string, year int, asOf string) (domain.DrillDown, error)
+}
+
+// Errors a Views implementation reports.
+var (
+	ErrNotFound     = errors.New("api: not found")
+	ErrInvalidQuery = errors.New("api: invalid query")
+	ErrViewsBehind  = errViewsBehind
+)
+
+func (s *Server) queryRoutes() {
+	s.mux.HandleFunc("GET /v1/progress", s.authenticate(readers, s.query(s.progress)))
+	s.mux.HandleFunc("GET /v1/progress/drilldown", s.authenticate(readers, s.query(s.drillDown)))
+	s.mux.HandleFunc("GET /v1/portfolio", s.authenticate(readers, s.query(s.portfolio)))
+	s.mux.HandleFunc("GET /v1/funds/{fund_id}", s.authenticate(readers, s.query(s.fund)))
+	s.mux.HandleFunc("GET /v1/loans/{loan_id}", s.authenticate(readers, s.query(s.loan)))
+	s.mux.HandleFunc("GET /v1/history", s.authenticate(tracers, s.history))
+	s.mux.HandleFunc("GET /v1/events", s.authenticate(auditors, s.events))
+}
+
+// query wraps a JSON query: it first waits until the views reflect every
+// command this server acknowledged (read-your-writes), then answers.
+func (s *Server) query(answer func(*http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.catchUp(r); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		v, err := answer(r)
+		if err != nil {
+			writeProblem(w, r, queryProblem(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// catchUp waits, boundedly, for the views to reach the position of the last
+// command acknowledged, or the position the client names in X-Min-Position.
+func (s *Server) catchUp(r *http.Request) error {
+	target := s.commands.Head()
+	if h := r.Header.Get("X-Min-Position"); h != "" {
+		p, err := strconv.ParseUint(h, 10, 64)
+		if err != nil {
+			return badRequest("X-Min-Position", "must be a log position")
+		}
+		target = max(target, p)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), viewWaitTimeout)
+	defer cancel()
+	if err := s.views.WaitFor(ctx, target); err != nil {
+		return errViewsBehind
+	}
+	return nil
+}
+
+func queryProblem(err error) error {
+	var p *Problem
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.Is(err, ErrNotFound):
+		return notFound(err.Error())
+	case errors.Is(err, ErrInvalidQuery):
+		return badRequest("", err.Error())
+	}
+	return err
+}
+
+// params reads and checks the common query parameters.
+type params struct {
+	r *http.Request
+}
+
+func (p params) region() (string, error) {
+	region := p.r.URL.Query().Get("region")
+	if region == "" {
+		return "", badRequest("region", "is required")
+	}
+	if err := domain.ValidateRegionCode(region); err != nil {
+		return "", fieldError("region", err)
+	}
+	return region, nil
+}
+
+// year reads `year`; 0 when absent and not required.
+func (p params) year(required bool) (int, error) {
+	s := p.r.URL.Query().Get("year")
+	if s == "" {
+		if required {
+			return 0, badRequest("year", "is required")
+		}
+		return 0, nil
+	}
+	y, err := strconv.Atoi(s)
+	if err != nil || y < 1949 || y > 2200 {
+		return 0, badRequest("year", "must be a year such as 2017")
+	}
+	return y, nil
+}
+
+// date reads an optional date parameter, returned as YYYY-MM-DD or "".
+func (p params) date(name string) (string, error) {
+	s := p.r.URL.Query().Get(name)
+	if s == "" {
+		return "", nil
+	}
+	d, err := domain.ParseDate(s)
+	if err != nil {
+		return "", fieldError(name, err)
+	}
+	return d.String(), nil
+}
+
+func (s *Server) progress(r *http.Request) (any, error) {
+	p := params{r}
+	region, err := p.region()
+	year, yerr := p.year(true)
+	asOf, aerr := p.date("as_of")
+	if err := firstErr(err, yerr, aerr); err != nil {
+		return nil, err
+	}
+	issuer := r.URL.Query().Get("issuer")
+	switch issuer {
+	case "", "province", "city", "county":
+	default:
+		return nil, badRequest("issuer", "is province, city or county")
+	}
+	return s.views.Progress(region, year, issuer, asOf)
+}
+
+func (s *Server) drillDown(r *http.Request) (any, error) {
+	p := params{r}
+	region, err := p.region()
+	year, yerr := p.year(false)
+	asOf, aerr := p.date("as_of")
+	if err := firstErr(err, yerr, aerr); err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	view, figure := q.Get("view"), q.Get("figure")
+	if view != "progress" && view != "portfolio" {
+		return nil, badRequest("view", "is progress or portfolio")
+	}
+	if figure == "" {
+		return nil, badRequest("figure", "is required (an indicator, or a portfolio field)")
+	}
+	return s.views.DrillDown(view, figure, region, year, asOf)
+}
+
+func (s *Server) portfolio(r *http.Request) (any, error) {
+	p := params{r}
+	region, err := p.region()
+	year, yerr := p.year(false)
+	asOf, aerr := p.date("as_of")
+	if err := firstErr(err, yerr, aerr); err != nil {
+		return nil, err
+	}
+	return s.views.Portfolio(region, year, asOf)
+}
+
+func (s *Server) fund(r *http.Request) (any, error) {
+	asOf, err := params{r}.date("as_of")
+	if err != nil {
+		return nil, err
+	}
+	return s.views.Fund(r.PathValue("fund_id"), asOf)
+}
+
+func (s *Server) loan(r *http.Request) (any, error) {
+	asOf, err := params{r}.date("as_of")
+	if err != nil {
+		return nil, err
+	}
+	return s.views.Loan(r.PathValue("loan_id"), asOf)
+}
+
+// history answers JSON, or CSV for `Accept: text/csv`.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	if err := s.catchUp(r); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	report, err := s.historyReport(r)
+	if err != nil {
+		writeProblem(w, r, queryProblem(err))
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/csv") {
+		writeHistoryCSV(w, report)
+		return
+	}
+	writeJSON(w, http.StatusOK, report)
+}
+
+func (s *Server) historyReport(r *http.Request) (domain.HistoryReport, error) {
+	p := params{r}
+	account := r.URL.Query().Get("account")
+	kind, id, ok := strings.Cut(account, ":")
+	if !ok || id == "" || (kind != "fund" && kind != "beneficiary" && kind != "loan" && kind != "bank") {
+		return domain.HistoryReport{}, badRequest("account", "is fund:ID, beneficiary:ID, loan:ID or bank:NAME")
+	}
+	from, ferr := p.date("from")
+	to, terr := p.date("to")
+	if err := firstErr(ferr, terr); err != nil {
+		return domain.HistoryReport{}, err
+	}
+	if from != "" && to != "" && to < from {
+		return domain.HistoryReport{}, badRequest("to", "is before from")
+	}
+	return s.views.History(account, from, to)
+}
