@@ -1,0 +1,168 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
+)
+
+// decodeBatchEvents is how many events one decoding job carries: large
+// enough to amortise the hand-offs between goroutines, small enough that a
+// query never waits long for the write lock.
+const decodeBatchEvents = 512
+
+// decoded is one event ready to apply.
+type decoded struct {
+	env envelope
+	ev  domain.Event
+	err error
+}
+
+func decode(e *eventstore.Event) decoded {
+	ev, err := domain.Decode(e.Type, e.Data)
+	return decoded{env: envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Hash: e.Hash}, ev: ev, err: err}
+}
+
+// decodeJob is a batch of events decoded by a worker and applied, in log
+// order, by the caller of CatchUp.
+type decodeJob struct {
+	events []eventstore.Event
+	out    []decoded
+	done   chan struct{}
+}
+
+// CatchUp applies every event of the log after the views' position, up to
+// the head as of the call. Decoding (the bulk of the work) runs on every
+// core while one goroutine applies the decoded events in log order.
+func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	jobs := make(chan *decodeJob, workers*2)
+	order := make(chan *decodeJob, workers*4)
+	for range workers {
+		go func() {
+			for j := range jobs {
+				for i := range j.events {
+					j.out[i] = decode(&j.events[i])
+				}
+				close(j.done)
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() { readErr <- p.feed(ctx, r, jobs, order) }()
+	var applyErr error
+	for j := range order {
+		<-j.done
+		if applyErr == nil {
+			if applyErr = p.applyBatch(j.out); applyErr != nil {
+				cancel()
+			}
+		}
+	}
+	if err := <-readErr; applyErr == nil && err != nil {
+		return fmt.Errorf("projections: catch up: %w", err)
+	}
+	return applyErr
+}
+
+// feed reads the log into decoding jobs, queued in log order.
+func (p *Projector) feed(ctx context.Context, r Reader, jobs, order chan<- *decodeJob) error {
+	defer close(jobs)
+	defer close(order)
+	cur := make([]eventstore.Event, 0, decodeBatchEvents)
+	flush := func() error {
+		j := &decodeJob{events: cur, out: make([]decoded, len(cur)), done: make(chan struct{})}
+		select {
+		case order <- j:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		jobs <- j
+		cur = make([]eventstore.Event, 0, decodeBatchEvents)
+		return nil
+	}
+	err := r.Read(ctx, p.Position(), func(e eventstore.Event) error {
+		cur = append(cur, e)
+		if len(cur) == decodeBatchEvents {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && len(cur) > 0 {
+		err = flush()
+	}
+	return err
+}
+
+// errStop ends a read early once it has what it came for.
+var errStop = errors.New("projections: stop reading")
+
+// resume checks that the snapshot the views were loaded from is a prefix of
+// this log (the event at its position has the hash it recorded); if not, the
+// views start again from position 0.
+func (p *Projector) resume(ctx context.Context, r Reader) error {
+	p.mu.RLock()
+	pos, hash := p.s.Pos, p.s.Hash
+	p.mu.RUnlock()
+	if pos == 0 {
+		return nil
+	}
+	match := false
+	err := r.Read(ctx, pos-1, func(e eventstore.Event) error {
+		match = e.Position == pos && e.Hash == hash
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return fmt.Errorf("projections: check snapshot at %d: %w", pos, err)
+	}
+	if !match {
+		p.log.Warn("projections: snapshot does not match the log; rebuilding", "position", pos)
+		p.mu.Lock()
+		p.s = newState()
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// Run keeps the views up to date until ctx ends: it checks the snapshot
+// against the log, catches up on both cores, then follows the log live,
+// publishing every change and writing a snapshot now and then. A restart
+// resumes from the snapshot's position: events up to it are skipped, so
+// each is applied exactly once however often it is delivered.
+func (p *Projector) Run(ctx context.Context, log Log) error {
+	if err := p.resume(ctx, log); err != nil {
+		return err
+	}
+	if err := p.CatchUp(ctx, log); err != nil {
+		return err
+	}
+	if err := p.snapshotNow(); err != nil {
+		return err
+	}
+	p.startPublishing(ctx)
+	lastSnapshot := time.Now()
+	err := log.Subscribe(ctx, p.Position(), func(e eventstore.Event) error {
+		if err := p.applyBatch([]decoded{decode(&e)}); err != nil {
+			return err
+		}
+		if time.Since(lastSnapshot) >= p.cfg.SnapshotInterval {
+			lastSnapshot = time.Now()
+			return p.snapshotNow()
+		}
+		return nil
+	})
+	if serr := p.snapshotNow(); serr != nil && err == nil {
+		err = serr
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("projections: follow the log: %w", err)
+}

@@ -1,0 +1,245 @@
+package projections
+
+import (
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/hrss-ledger/ledger/domain"
+)
+
+// state is everything the views know: a pure function of the applied prefix
+// of the log. It is kept in plain, index-linked data (no shared pointers) so
+// that a snapshot is a faithful gob encoding of it.
+type state struct {
+	Pos     uint64 // last applied position
+	Hash    [32]byte
+	LastDay day // latest business date seen: the date of a view without as_of
+
+	Events    []eventInfo // one per applied event, in log order
+	TypeNames []string
+	typeIndex map[string]uint8
+
+	Regions   []region
+	RegionIdx map[string]int32
+	Years     map[nodeYear]*regionYear
+
+	Accounts  map[string]*account
+	Counters  []string // interned counterparty account names
+	counterIx map[string]int32
+	Docs      []string // interned documents (文号)
+	docIndex  map[string]int32
+
+	Funds map[string]*fund
+	Loans map[string]*loan
+
+	PersonIdx map[string]int32
+	Covers    map[personKey][]cover
+	Subsidies []contribution
+
+	dirty *dirty // changes since the last publication; nil when nobody listens
+}
+
+// eventInfo is what the views keep of every event's envelope.
+type eventInfo struct {
+	Pos  uint64
+	ID   uuid.UUID
+	Day  day
+	Type uint8
+}
+
+// region is a node of the region tree. Portfolio holds the loan figures of
+// its whole subtree (every loan event is added to the region and its ancestors).
+type region struct {
+	Code, Name string
+	Parent     int32 // -1 for a root
+	Children   []int32
+	Poor       bool
+	Portfolio  series // width portfolioWidth
+}
+
+// nodeYear keys the progress figures of a region and a year.
+type nodeYear struct {
+	Node int32
+	Year int32
+}
+
+// regionYear holds one region's progress figures for one year, each actual a
+// series over business days (so that any as_of is a binary search).
+type regionYear struct {
+	Actual  [numIndicators]series
+	Targets [numIndicators][]targetVersion
+	Stats   [numIndicators][]statVersion
+}
+
+// targetVersion is one TargetSet; the target as of a date is the last one in
+// log order dated up to it (exactly what a replay would keep).
+type targetVersion struct {
+	Pos     uint64
+	Day     day
+	Issuer  uint8
+	Value   decimal.Decimal
+	Ceiling bool
+}
+
+// statVersion is one StatisticReported, superseded like a target.
+type statVersion struct {
+	Pos   uint64
+	Day   day
+	Value decimal.Decimal
+}
+
+// account is one double-entry account with its history in log order.
+type account struct {
+	Balance int64
+	Entries []entry
+}
+
+// entry is one posting seen from one account.
+type entry struct {
+	Pos     uint64
+	Amount  int64 // signed: positive in, negative out
+	Balance int64 // running balance after this entry
+	Counter int32 // index into Counters
+	Doc     int32 // index into Docs
+}
+
+// fund is a fund's description and its flows by business day.
+type fund struct {
+	ID, Name, Kind, Region string
+	Flows                  series // width fundWidth
+}
+
+// Columns of fund.Flows.
+const (
+	fundAllocated = iota
+	fundPaidOut
+	fundReceived
+	fundWidth
+)
+
+// loan is one loan's description and its events, folded at query time so
+// that any as_of is answered exactly as a replay would.
+type loan struct {
+	ID, Borrower, Bank string
+	Node               int32
+	Poor               bool // issued in a poor village
+	IssueDay           day
+	IssuePos           uint64
+	Events             []loanEvent
+}
+
+// loanEvent is one event of a loan's life.
+type loanEvent struct {
+	Pos    uint64
+	Day    day
+	Kind   uint8
+	Amount int64 // principal (issue, repayment), or the amount moved
+	Extra  int64 // interest of a repayment; jobs created of an issue
+}
+
+// Kinds of loanEvent.
+const (
+	loanIssued uint8 = iota + 1
+	loanRepaid
+	loanInterestSubsidy
+	loanDefaulted
+	loanCompensated
+	loanRecovered
+	loanWrittenOff
+	loanClosed
+)
+
+// Columns of region.Portfolio.
+const (
+	pfIssuedCount = iota
+	pfIssuedAmount
+	pfOutstanding
+	pfRepaid
+	pfDefaultedCount
+	pfCompensated
+	pfRecovered
+	pfWrittenOff
+	pfJobs
+	portfolioWidth
+)
+
+// personKey is the unit of real-name counting: one person, one year, one indicator.
+type personKey struct {
+	Person int32
+	Year   int32
+	Ind    uint8
+}
+
+// cover is one placement (or training) of a person counting for an
+// indicator from its date until it is reversed (To = maxDay while it stands).
+type cover struct {
+	Node      int32
+	From, To  day
+	Pos       uint64
+	Placement string
+}
+
+// contribution is one subsidy movement behind subsidies_paid_amount.
+type contribution struct {
+	Pos    uint64
+	Node   int32
+	Day    day
+	Amount int64
+}
+
+// numIndicators is the size of the indicator vocabulary (checked at init).
+const numIndicators = 17
+
+// indicatorIdx maps an indicator to its place in domain.Indicators.
+var indicatorIdx = func() map[domain.Indicator]uint8 {
+	assert(len(domain.Indicators) == numIndicators, "indicator vocabulary changed size")
+	m := make(map[domain.Indicator]uint8, numIndicators)
+	for i, ind := range domain.Indicators {
+		m[ind] = uint8(i)
+	}
+	return m
+}()
+
+// issuerIdx maps an issuer to its place in domain.Issuers.
+var issuerIdx = func() map[domain.Issuer]uint8 {
+	m := make(map[domain.Issuer]uint8, len(domain.Issuers))
+	for i, is := range domain.Issuers {
+		m[is] = uint8(i)
+	}
+	return m
+}()
+
+func newState() *state {
+	s := &state{
+		RegionIdx: map[string]int32{},
+		Years:     map[nodeYear]*regionYear{},
+		Accounts:  map[string]*account{},
+		Funds:     map[string]*fund{},
+		Loans:     map[string]*loan{},
+		PersonIdx: map[string]int32{},
+		Covers:    map[personKey][]cover{},
+		LastDay:   minDay,
+	}
+	s.reindex()
+	return s
+}
+
+// reindex rebuilds the lookup maps that are derived from interned lists (not
+// kept in snapshots).
+func (s *state) reindex() {
+	s.typeIndex = make(map[string]uint8, len(s.TypeNames))
+	for i, t := range s.TypeNames {
+		s.typeIndex[t] = uint8(i)
+	}
+	s.counterIx = make(map[string]int32, len(s.Counters))
+	for i, c := range s.Counters {
+		s.counterIx[c] = int32(i)
+	}
+	s.docIndex = make(map[string]int32, len(s.Docs))
+	for i, d := range s.Docs {
+		s.docIndex[d] = int32(i)
+	}
+	if len(s.Docs) == 0 {
+		s.intern(&s.Docs, s.docIndex, "")
+	}
+}
