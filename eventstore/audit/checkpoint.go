@@ -220,14 +220,22 @@ func exportPublicKey(path string, pub ed25519.PublicKey) error {
 // WritePublicKey exports a public key as PKIX PEM, the form ReadPublicKey
 // and openssl read.
 func WritePublicKey(path string, pub ed25519.PublicKey) error {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	data, err := encodePublicKey(pub)
 	if err != nil {
-		return fmt.Errorf("audit: encode public key: %w", err)
+		return err
 	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("audit: write public key: %w", err)
 	}
 	return nil
+}
+
+func encodePublicKey(pub ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encode public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
 // ReadPublicKey reads a public key exported by WritePublicKey.
