@@ -51,14 +51,14 @@ type Evidence struct {
 
 // Manifest describes an evidence package.
 type Manifest struct {
-	Format     string         `json:"format"`
-	Account    string         `json:"account"`
-	From       string         `json:"from,omitempty"`
-	To         string         `json:"to,omitempty"`
-	Created    time.Time      `json:"created"`
-	Entries    int            `json:"entries"`
-	Events     int            `json:"events"`
-	Checkpoint Checkpoint     `json:"checkpoint"`
+	Format     string       `json:"format"`
+	Account    string       `json:"account"`
+	From       string       `json:"from,omitempty"`
+	To         string       `json:"to,omitempty"`
+	Created    time.Time    `json:"created"`
+	Entries    int          `json:"entries"`
+	Events     int          `json:"events"`
+	Checkpoint Checkpoint   `json:"checkpoint"`
 	Files      []FileDigest `json:"files"`
 }
 
