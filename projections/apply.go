@@ -357,7 +357,9 @@ func (s *state) reversePlacement(d day, e domain.PlacementReversed) {
 		key := personKey{Person: p, Year: int32(year), Ind: indicatorIdx[ind]}
 		s.recount(key, n, d, func(cs []cover) []cover {
 			for i := range cs {
-				if cs[i].Placement == e.PlacementID && cs[i].To == maxDay {
+				// The earliest reversal wins: a replay up to any date after
+				// it sees the placement reversed.
+				if cs[i].Placement == e.PlacementID && d < cs[i].To {
 					cs[i].To = d
 				}
 			}

@@ -137,6 +137,14 @@ func (p *Projector) resume(ctx context.Context, r Reader) error {
 // resumes from the snapshot's position: events up to it are skipped, so
 // each is applied exactly once however often it is delivered.
 func (p *Projector) Run(ctx context.Context, log Log) error {
+	err := p.run(ctx, log)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (p *Projector) run(ctx context.Context, log Log) error {
 	if err := p.resume(ctx, log); err != nil {
 		return err
 	}
@@ -160,9 +168,6 @@ func (p *Projector) Run(ctx context.Context, log Log) error {
 	})
 	if serr := p.snapshotNow(); serr != nil && err == nil {
 		err = serr
-	}
-	if ctx.Err() != nil {
-		return nil
 	}
 	return fmt.Errorf("projections: follow the log: %w", err)
 }

@@ -1,0 +1,211 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/memory"
+)
+
+// appendHistory appends commands [from, to) of a history to a store.
+func appendHistory(tb testing.TB, s eventstore.Store, history [][]domain.Event, from, to int) {
+	tb.Helper()
+	for i := from; i < to; i++ {
+		if _, err := s.Append(context.Background(), commit(i, history[i]...)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// running starts p.Run on a log and returns a stop function that waits for it.
+func running(tb testing.TB, p *Projector, log Log) (stop func()) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, log) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("run: %v", err)
+		}
+	}
+}
+
+func waitHead(tb testing.TB, p *Projector, s eventstore.Store) {
+	tb.Helper()
+	head, err := s.Head(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.WaitFor(ctx, head); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// allViews renders every view, with positions, plus some histories.
+func allViews(tb testing.TB, p *Projector, history [][]domain.Event) string {
+	tb.Helper()
+	out := everyView(tb, p, "", loanIDs(history))
+	for _, a := range []string{"fund:EMP", "fund:GUA", "bank:ABC", "beneficiary:B3"} {
+		h, err := p.History(a, "", "")
+		data, _ := json.Marshal(h)
+		out += string(data) + errText(err)
+	}
+	return out
+}
+
+func TestLiveEqualsRebuilt(t *testing.T) {
+	history := randomHistory(11, 600)
+	store := memory.New()
+	live, err := New(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := running(t, live, store)
+	for i := 0; i < len(history); i += 50 {
+		appendHistory(t, store, history, i, min(i+50, len(history)))
+	}
+	waitHead(t, live, store)
+	stop()
+	rebuilt := project(t, store)
+	if got, want := allViews(t, live, history), allViews(t, rebuilt, history); got != want {
+		t.Fatalf("live differs from rebuilt:\ngot  %s\nwant %s", firstDiff(got, want), firstDiff(want, got))
+	}
+}
+
+// redelivering is a log that, like an at-least-once transport, delivers
+// again some events the subscriber already had.
+type redelivering struct {
+	*memory.Store
+	again uint64
+}
+
+func (r redelivering) Subscribe(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	return r.Store.Subscribe(ctx, after-min(after, r.again), fn)
+}
+
+func (r redelivering) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	return r.Store.Read(ctx, after-min(after, r.again), fn)
+}
+
+func TestRestartInTheMiddle(t *testing.T) {
+	history := randomHistory(12, 600)
+	store := memory.New()
+	dir := t.TempDir()
+	first, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := running(t, first, store)
+	appendHistory(t, store, history, 0, 300)
+	waitHead(t, first, store)
+	stop()
+	checkpoint := first.Position()
+	appendHistory(t, store, history, 300, 450)
+
+	second, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the snapshot brings the checkpoint back", func(t *testing.T) {
+		if got := second.Position(); got != checkpoint {
+			t.Errorf("got position %d after restart, want %d", got, checkpoint)
+		}
+	})
+	stop = running(t, second, redelivering{Store: store, again: 25})
+	appendHistory(t, store, history, 450, len(history))
+	waitHead(t, second, store)
+	stop()
+	t.Run("no gap and no double count against a rebuild", func(t *testing.T) {
+		rebuilt := project(t, store)
+		if got, want := allViews(t, second, history), allViews(t, rebuilt, history); got != want {
+			t.Fatalf("restarted differs from rebuilt:\ngot  %s\nwant %s", firstDiff(got, want), firstDiff(want, got))
+		}
+	})
+}
+
+func TestSnapshotOfAnotherLogIsDiscarded(t *testing.T) {
+	dir := t.TempDir()
+	a := memory.New()
+	appendHistory(t, a, randomHistory(21, 100), 0, 100)
+	p, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := running(t, p, a)
+	waitHead(t, p, a)
+	stop()
+	b := memory.New()
+	history := randomHistory(22, 300)
+	appendHistory(t, b, history, 0, len(history))
+	restarted, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = running(t, restarted, b)
+	waitHead(t, restarted, b)
+	stop()
+	if got, want := allViews(t, restarted, history), allViews(t, project(t, b), history); got != want {
+		t.Fatalf("views over another log's snapshot:\ngot  %s\nwant %s", firstDiff(got, want), firstDiff(want, got))
+	}
+}
+
+func TestCorruptSnapshotRebuilds(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, snapshotFile), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Position(); got != 0 {
+		t.Errorf("got position %d from a corrupt snapshot, want 0", got)
+	}
+}
+
+func TestWaitForTimesOut(t *testing.T) {
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := p.WaitFor(ctx, 1); err == nil {
+		t.Errorf("got no error waiting for a position never reached, want ErrWaitTimeout")
+	}
+}
+
+func TestSubscribeDeliversChanges(t *testing.T) {
+	b := ankang(t)
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := running(t, p, b.store)
+	defer stop()
+	waitHead(t, p, b.store)
+	changes, cancel := p.Subscribe([]string{"funds"}, "610900")
+	defer cancel()
+	b.command(domain.AllocateFund{FundID: "EMP", Amount: money("250"), Date: date("2018-01-02"), Document: "doc"})
+	select {
+	case c := <-changes:
+		var f domain.FundReport
+		if err := json.Unmarshal(c.Data, &f); err != nil {
+			t.Fatal(err)
+		}
+		if c.Subject() != "ledger.views.funds.EMP" || f.Allocated != "1000250.00" {
+			t.Errorf("got %s %s, want ledger.views.funds.EMP with allocated 1000250.00", c.Subject(), f.Allocated)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change delivered within 5s")
+	}
+}
