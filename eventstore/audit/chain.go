@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 
 	"github.com/hrss-ledger/ledger/eventstore"
 )
@@ -87,12 +88,14 @@ type checker struct {
 	hash     [32]byte
 	versions map[string]uint64
 	progress func(eventstore.Position)
+	sha      hash.Hash // reused: one allocation per walk, not per event
+	sum      []byte    // sha's output buffer, reused likewise
 	// extra runs after an event passed the chain checks (VerifyLog's tree).
 	extra func(e eventstore.Event, canonical []byte) error
 }
 
 func newChecker(progress func(eventstore.Position)) *checker {
-	return &checker{versions: make(map[string]uint64), progress: progress}
+	return &checker{versions: make(map[string]uint64), progress: progress, sha: sha256.New()}
 }
 
 func (c *checker) check(e eventstore.Event) error {
@@ -102,7 +105,7 @@ func (c *checker) check(e eventstore.Event) error {
 			Detail: fmt.Sprintf("expected position %d, found an event with position %d", next, e.Position)}
 	}
 	canonical := eventstore.Canonical(e)
-	if h := chainHash(c.hash, canonical); h != e.Hash {
+	if h := c.chain(canonical); h != e.Hash {
 		return &BreakError{Position: next, Fault: FaultHash,
 			Detail: fmt.Sprintf("stored hash %x, recomputed %x", e.Hash, h)}
 	}
@@ -121,6 +124,16 @@ func (c *checker) check(e eventstore.Event) error {
 		c.progress(next)
 	}
 	return nil
+}
+
+// chain is eventstore.ChainHash from the last good event, over an encoding
+// already computed.
+func (c *checker) chain(canonical []byte) [32]byte {
+	c.sha.Reset()
+	c.sha.Write(c.hash[:])
+	c.sha.Write(canonical)
+	c.sum = c.sha.Sum(c.sum[:0])
+	return [32]byte(c.sum)
 }
 
 // chainHash is eventstore.ChainHash over an encoding already computed.
