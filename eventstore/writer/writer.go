@@ -1,0 +1,252 @@
+// Package writer is the ledger's single sequencer: it decides commands in
+// arrival order against the whole in-memory write-side state and appends
+// them in groups, one durable write per group (group commit).
+//
+// Why one sequencer: every invariant of the ledger (a fund never below zero,
+// a loan never repaid beyond what is owed, a person's per-program limit) is
+// then checked against one consistent state, with no lock and no retry loop
+// per aggregate, and a hot aggregate (the city's subsidy fund, drawn on by
+// every payment) does not serialise the writers on optimistic conflicts.
+// Between processes the log head is the only guard: each batch is appended
+// with the head it was decided at, so a second writer that appended in
+// between makes the batch fail with eventstore.ErrConflict; this writer then
+// rolls its tentative state back, catches up from the log and decides again.
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
+)
+
+// Limits of the sequencer.
+const (
+	maxBatchCommands   = 256              // commands decided and appended together
+	queueCommands      = 4096             // commands waiting for the sequencer
+	maxConflictRetries = 8                // catch-ups after another writer appended
+	appendTimeout      = 30 * time.Second // one durable append of a batch
+)
+
+// Request is one command with what the envelope records about it.
+type Request struct {
+	Command       domain.Command
+	CommandID     string // idempotency key: the same id is never applied twice
+	Fingerprint   string // hash of the command's content; a reused id with another is refused
+	Actor         string
+	CorrelationID string
+}
+
+// Outcome is what a command produced: its events and where they stand in the log.
+type Outcome struct {
+	Events      []domain.Event
+	First, Last eventstore.Position // positions of the first and last event
+	Duplicate   bool                // the command id had been applied before; Events are the original ones
+}
+
+// ErrStopped is returned for commands that arrive after the writer stopped.
+var ErrStopped = errors.New("writer: stopped")
+
+type applied struct {
+	fingerprint string
+	first, last eventstore.Position
+}
+
+type pending struct {
+	ctx   context.Context
+	req   Request
+	reply chan reply
+	probe bool      // only asks whether req.CommandID was applied
+	trial []Request // DryRun: decide these in order, then forget them
+}
+
+type reply struct {
+	outcome Outcome
+	err     error
+	trial   []error // DryRun's answer
+}
+
+// Writer owns the write-side state. Create it with Open; stop it with Close.
+type Writer struct {
+	store    eventstore.Store
+	ledger   *domain.Ledger
+	head     eventstore.Position // owned by the sequencer goroutine
+	visible  atomic.Uint64       // head, published for other goroutines
+	commands map[string]applied
+	queue    chan *pending
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// Open rebuilds the write-side state from the whole log and starts the sequencer.
+func Open(ctx context.Context, store eventstore.Store) (*Writer, error) {
+	w := &Writer{
+		store:    store,
+		ledger:   domain.NewLedger(),
+		commands: make(map[string]applied),
+		queue:    make(chan *pending, queueCommands),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if err := w.catchUp(ctx); err != nil {
+		return nil, fmt.Errorf("writer: rebuild state: %w", err)
+	}
+	go w.run()
+	return w, nil
+}
+
+// Head returns the log position of the last command this writer has
+// acknowledged or caught up to.
+func (w *Writer) Head() eventstore.Position { return w.visible.Load() }
+
+// Applied reports whether a command id has been applied (by any writer whose
+// events this one has seen).
+func (w *Writer) Applied(ctx context.Context, commandID string) (bool, error) {
+	p := &pending{ctx: ctx, req: Request{CommandID: commandID}, reply: make(chan reply, 1), probe: true}
+	select {
+	case w.queue <- p:
+	case <-w.stop:
+		return false, ErrStopped
+	}
+	r := <-p.reply
+	return r.outcome.Duplicate, r.err
+}
+
+// DryRun decides the requests in order against the current state, each
+// seeing the ones before it, and appends nothing: it returns each request's
+// refusal (nil where it would be accepted; a command id already applied
+// counts as accepted, it would be answered as a duplicate).
+func (w *Writer) DryRun(ctx context.Context, reqs []Request) ([]error, error) {
+	p := &pending{ctx: ctx, trial: reqs, reply: make(chan reply, 1)}
+	select {
+	case w.queue <- p:
+	case <-w.stop:
+		return nil, ErrStopped
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	r := <-p.reply
+	return r.trial, r.err
+}
+
+// ExecuteAll submits the requests in order and waits for all of them; each
+// is decided after the ones before it. It returns an outcome and an error
+// per request.
+func (w *Writer) ExecuteAll(ctx context.Context, reqs []Request) ([]Outcome, []error) {
+	waiting := make([]*pending, len(reqs))
+	for i, req := range reqs {
+		waiting[i] = &pending{ctx: ctx, req: req, reply: make(chan reply, 1)}
+		select {
+		case w.queue <- waiting[i]:
+		case <-w.stop:
+			waiting[i].reply <- reply{err: ErrStopped}
+		}
+	}
+	outcomes := make([]Outcome, len(reqs))
+	errs := make([]error, len(reqs))
+	for i, p := range waiting {
+		r := <-p.reply
+		outcomes[i], errs[i] = r.outcome, r.err
+	}
+	return outcomes, errs
+}
+
+// Execute decides the command and, when accepted, returns once its events are
+// durable. A refusal is a *domain.Error and appends nothing.
+func (w *Writer) Execute(ctx context.Context, req Request) (Outcome, error) {
+	p := &pending{ctx: ctx, req: req, reply: make(chan reply, 1)}
+	select {
+	case w.queue <- p:
+	case <-w.stop:
+		return Outcome{}, ErrStopped
+	case <-ctx.Done():
+		return Outcome{}, ctx.Err()
+	}
+	// Once queued the command is decided whatever the caller does: waiting
+	// for the answer keeps an acknowledged command from looking lost.
+	r := <-p.reply
+	return r.outcome, r.err
+}
+
+// Close finishes the commands already queued, then stops the sequencer.
+func (w *Writer) Close() error {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	<-w.done
+	return nil
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	for {
+		select {
+		case p := <-w.queue:
+			if p.trial != nil {
+				w.dryRun(p)
+				continue
+			}
+			w.process(w.collect(p))
+		case <-w.stop:
+			w.drain()
+			return
+		}
+	}
+}
+
+// drain answers what was queued before Close: in-flight commands finish.
+func (w *Writer) drain() {
+	for {
+		select {
+		case p := <-w.queue:
+			if p.trial != nil {
+				w.dryRun(p)
+				continue
+			}
+			w.process(w.collect(p))
+		default:
+			return
+		}
+	}
+}
+
+// dryRun decides a trial's requests tentatively and rolls them all back.
+func (w *Writer) dryRun(p *pending) {
+	w.ledger.Mark()
+	errs := make([]error, len(p.trial))
+	inBatch := map[string]string{}
+	for i, req := range p.trial {
+		d := w.decide(&pending{req: req}, inBatch)
+		if !errors.Is(d.err, errRetryNextBatch) {
+			errs[i] = d.err
+		}
+	}
+	w.ledger.Rollback()
+	p.reply <- reply{trial: errs}
+}
+
+// collect gathers the commands already waiting, up to the batch limit, so
+// that one durable write carries them all.
+func (w *Writer) collect(first *pending) []*pending {
+	batch := []*pending{first}
+	for len(batch) < maxBatchCommands {
+		select {
+		case p := <-w.queue:
+			if p.trial != nil {
+				// A trial sees every command queued before it: run it after this batch.
+				w.requeue(p)
+				return batch
+			}
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
