@@ -78,3 +78,8 @@ func buildTree(t testing.TB, log audit.Log) *audit.Tree {
 func contextWithCancel(parent context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(parent)
 }
+
+// requestTimeout bounds one raw NATS request in the tests.
+const requestTimeout = 5 * time.Second
+
+func afterMillisecond() <-chan time.Time { return time.After(time.Millisecond) }
