@@ -81,3 +81,47 @@ func ExampleLedger_loanLife() {
 	// refused: domain: loan_id: loan is closed or written off (loan L2017-0002 is closed)
 	// status closed outstanding 0 guarantee fund 1000000 reserve 155000
 }
+
+// A one-time startup subsidy of 5000 yuan, paid once per person: a second
+// payment is refused until the first is reversed as paid in error, which
+// returns the money to the fund and frees the person's limit.
+func ExampleLedger_subsidy() {
+	l := domain.NewLedger()
+	person := domain.Pseudonym([]byte("example key"), "610924198506124562")
+	run(l,
+		domain.DefineRegion{Code: "610900", Name: "安康市", Date: domain.MustDate("2017-01-01")},
+		domain.OpenFund{FundID: "AK-JOBS-2017", Name: "就业补助资金", Kind: domain.FundEmploymentSubsidy, RegionCode: "610900", Date: domain.MustDate("2017-01-01")},
+		domain.AllocateFund{FundID: "AK-JOBS-2017", Amount: yuan("12000"), Date: domain.MustDate("2017-01-05"), Document: "陕财社〔2017〕5号"},
+		domain.RegisterBeneficiary{BeneficiaryID: person, Kind: domain.Person, IDNumber: "610924198506124562", RegionCode: "610900",
+			Date: domain.MustDate("2017-02-01"),
+			Categories: []domain.CategoryPeriod{{Category: domain.ReturningMigrant, From: domain.MustDate("2017-01-01"), To: domain.MustDate("2019-12-31")}}},
+		domain.DefineProgram{ProgramID: "STARTUP-2017", SubsidyType: domain.OneTimeStartup, Name: "一次性创业补贴",
+			AmountRule: domain.AmountRule{Fixed: yuan("5000")}, EligibleCategories: []domain.Category{domain.ReturningMigrant},
+			LimitPerBeneficiary: 1, ValidFrom: domain.MustDate("2017-01-01"), ValidTo: domain.MustDate("2017-12-31")},
+		domain.PaySubsidy{PaymentID: "PAY-001", ProgramID: "STARTUP-2017", BeneficiaryID: person, FundID: "AK-JOBS-2017",
+			Amount: yuan("5000"), Date: domain.MustDate("2017-04-10"), Document: "安人社发〔2017〕12号"},
+		domain.PaySubsidy{PaymentID: "PAY-002", ProgramID: "STARTUP-2017", BeneficiaryID: person, FundID: "AK-JOBS-2017",
+			Amount: yuan("5000"), Date: domain.MustDate("2017-05-10"), Document: "安人社发〔2017〕12号"},
+		domain.ReverseSubsidy{PaymentID: "PAY-001", Date: domain.MustDate("2017-05-20"), Reason: "录错申领人"},
+		domain.PaySubsidy{PaymentID: "PAY-003", ProgramID: "STARTUP-2017", BeneficiaryID: person, FundID: "AK-JOBS-2017",
+			Amount: yuan("5000"), Date: domain.MustDate("2017-06-10"), Document: "安人社发〔2017〕12号"},
+	)
+	balance, _ := l.FundBalance("AK-JOBS-2017")
+	fmt.Println("fund balance", balance)
+	events, _ := l.Decide(domain.ReverseSubsidy{PaymentID: "PAY-003", Amount: yuan("1000"), Date: domain.MustDate("2017-07-01"), Reason: "部分追回"})
+	for _, p := range domain.Postings(events[0]) {
+		fmt.Println("posting", p.From[:12], "->", p.To, p.Amount)
+	}
+	// Output:
+	// region.defined.v1 region-610900 2017-01-01
+	// fund.opened.v1 fund-AK-JOBS-2017 2017-01-01
+	// fund.allocated.v1 fund-AK-JOBS-2017 2017-01-05
+	// beneficiary.registered.v1 beneficiary-680cda0751d80b9b6ddf503fc3ff7d197cad71652456935bf0d2c3ff28fed102 2017-02-01
+	// program.defined.v1 program-STARTUP-2017 2017-01-01
+	// subsidy.paid.v1 payment-PAY-001 2017-04-10
+	// refused: domain: beneficiary_id: beneficiary has reached the program's limit (1 of 1 payments used)
+	// subsidy.reversed.v1 payment-PAY-001 2017-05-20
+	// subsidy.paid.v1 payment-PAY-003 2017-06-10
+	// fund balance 7000
+	// posting beneficiary: -> fund:AK-JOBS-2017 1000
+}
