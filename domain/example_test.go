@@ -93,7 +93,7 @@ func ExampleLedger_subsidy() {
 		domain.OpenFund{FundID: "AK-JOBS-2017", Name: "就业补助资金", Kind: domain.FundEmploymentSubsidy, RegionCode: "610900", Date: domain.MustDate("2017-01-01")},
 		domain.AllocateFund{FundID: "AK-JOBS-2017", Amount: yuan("12000"), Date: domain.MustDate("2017-01-05"), Document: "陕财社〔2017〕5号"},
 		domain.RegisterBeneficiary{BeneficiaryID: person, Kind: domain.Person, IDNumber: "610924198506124562", RegionCode: "610900",
-			Date: domain.MustDate("2017-02-01"),
+			Date:       domain.MustDate("2017-02-01"),
 			Categories: []domain.CategoryPeriod{{Category: domain.ReturningMigrant, From: domain.MustDate("2017-01-01"), To: domain.MustDate("2019-12-31")}}},
 		domain.DefineProgram{ProgramID: "STARTUP-2017", SubsidyType: domain.OneTimeStartup, Name: "一次性创业补贴",
 			AmountRule: domain.AmountRule{Fixed: yuan("5000")}, EligibleCategories: []domain.Category{domain.ReturningMigrant},
