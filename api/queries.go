@@ -30,14 +30,50 @@ var (
 	ErrViewsBehind  = errViewsBehind
 )
 
-func (s *Server) queryRoutes() {
-	s.mux.HandleFunc("GET /v1/progress", s.authenticate(readers, s.query(s.progress)))
-	s.mux.HandleFunc("GET /v1/progress/drilldown", s.authenticate(readers, s.query(s.drillDown)))
-	s.mux.HandleFunc("GET /v1/portfolio", s.authenticate(readers, s.query(s.portfolio)))
-	s.mux.HandleFunc("GET /v1/funds/{fund_id}", s.authenticate(readers, s.query(s.fund)))
-	s.mux.HandleFunc("GET /v1/loans/{loan_id}", s.authenticate(readers, s.query(s.loan)))
-	s.mux.HandleFunc("GET /v1/history", s.authenticate(tracers, s.history))
-	s.mux.HandleFunc("GET /v1/events", s.authenticate(auditors, s.events))
+// queryRoute is one GET endpoint. The mux serves it and the OpenAPI
+// document describes it from this one table, so the two cannot disagree.
+type queryRoute struct {
+	pattern  string
+	name     string // operationId
+	summary  string
+	roles    []Role // nil: served without authentication
+	params   []param
+	result   any      // a value of the type answered as JSON; nil when there is no JSON answer
+	media    []string // other media types answered, e.g. text/csv
+	problems []int    // problem statuses besides 401 and 403
+	handler  http.HandlerFunc
+}
+
+func (s *Server) queryRoutes() []queryRoute {
+	return []queryRoute{
+		{pattern: "GET /v1/progress", name: "get_progress", summary: "Target progress of a region and its children",
+			roles: readers, params: []param{regionParam, yearParam.require(), issuerParam, asOfParam, minPositionParam},
+			result: domain.ProgressReport{}, problems: viewProblems, handler: s.query(s.progress)},
+		{pattern: "GET /v1/progress/drilldown", name: "get_drilldown", summary: "The events behind one figure of a view",
+			roles: readers, params: []param{viewParam, figureParam, regionParam, yearParam, asOfParam, minPositionParam},
+			result: domain.DrillDown{}, problems: viewProblems, handler: s.query(s.drillDown)},
+		{pattern: "GET /v1/portfolio", name: "get_portfolio", summary: "Guaranteed-loan portfolio of a region",
+			roles: readers, params: []param{regionParam, yearParam, asOfParam, minPositionParam},
+			result: domain.PortfolioReport{}, problems: viewProblems, handler: s.query(s.portfolio)},
+		{pattern: "GET /v1/funds/{fund_id}", name: "get_fund", summary: "A fund's balance and flows",
+			roles: readers, params: []param{asOfParam, minPositionParam},
+			result: domain.FundReport{}, problems: viewProblems, handler: s.query(s.fund)},
+		{pattern: "GET /v1/loans/{loan_id}", name: "get_loan", summary: "A loan's state",
+			roles: readers, params: []param{asOfParam, minPositionParam},
+			result: domain.LoanReport{}, problems: viewProblems, handler: s.query(s.loan)},
+		{pattern: "GET /v1/history", name: "get_history", summary: "Payment history of one account, oldest first",
+			roles: tracers, params: []param{accountParam, fromParam, toParam, minPositionParam},
+			result: domain.HistoryReport{}, media: []string{"text/csv"}, problems: viewProblems, handler: s.history},
+		{pattern: "GET /v1/events", name: "get_events", summary: "The raw log in order, with envelopes",
+			roles: auditors, params: []param{afterParam, limitParam},
+			result: eventsPage{}, problems: logProblems, handler: s.events},
+		{pattern: "GET /healthz", name: "get_health", summary: "Liveness and the last acknowledged log position",
+			result: health{}, handler: s.healthz},
+		{pattern: "GET /metrics", name: "get_metrics", summary: "Prometheus metrics",
+			media: []string{"text/plain"}, handler: s.metrics.serve},
+		{pattern: "GET /openapi.json", name: "get_openapi", summary: "This OpenAPI document",
+			result: map[string]any{}, handler: s.serveOpenAPI},
+	}
 }
 
 // query wraps a JSON query: it first waits until the views reflect every

@@ -26,32 +26,33 @@ type commandRoute struct {
 	roles   []Role
 	build   func(input) (domain.Command, error)
 	status  int // on success
+	body    any // a value of the JSON body's type, for the OpenAPI document
 }
 
 func (s *Server) commandRoutes() []commandRoute {
 	return []commandRoute{
-		{"POST /v1/regions", "define_region", officers, buildRegion, http.StatusCreated},
-		{"POST /v1/funds", "open_fund", officers, buildFund, http.StatusCreated},
-		{"POST /v1/funds/{fund_id}/allocations", "allocate_fund", officers, buildAllocation, http.StatusCreated},
-		{"POST /v1/beneficiaries", "register_beneficiary", officers, s.buildBeneficiary, http.StatusCreated},
-		{"POST /v1/beneficiaries/{beneficiary_id}/categories", "certify_category", officers, buildCertification, http.StatusCreated},
-		{"POST /v1/programs", "define_program", officers, buildProgram, http.StatusCreated},
-		{"POST /v1/subsidies", "pay_subsidy", officers, buildSubsidy, http.StatusCreated},
-		{"POST /v1/subsidies/{payment_id}/reversals", "reverse_subsidy", approvers, buildSubsidyReversal, http.StatusCreated},
-		{"POST /v1/loans", "issue_loan", officers, buildLoan, http.StatusCreated},
-		{"POST /v1/loans/{loan_id}/repayments", "repay_loan", officers, buildRepayment, http.StatusCreated},
-		{"POST /v1/loans/{loan_id}/interest-subsidies", "pay_interest_subsidy", officers, buildInterestSubsidy, http.StatusCreated},
-		{"POST /v1/loans/{loan_id}/defaults", "declare_default", officers, buildDefault, http.StatusCreated},
-		{"POST /v1/loans/{loan_id}/compensations", "compensate_loan", officers, buildCompensation, http.StatusCreated},
-		{"POST /v1/loans/{loan_id}/recoveries", "recover_loan", officers, buildRecovery, http.StatusCreated},
-		{"POST /v1/loans/{loan_id}/write-offs", "write_off_loan", approvers, buildWriteOff, http.StatusCreated},
-		{"POST /v1/loans/{loan_id}/closures", "close_loan", officers, buildClose, http.StatusCreated},
-		{"POST /v1/placements", "record_placement", officers, buildPlacement, http.StatusCreated},
-		{"POST /v1/placements/{placement_id}/end", "end_placement", officers, buildPlacementEnd, http.StatusCreated},
-		{"POST /v1/placements/{placement_id}/reversals", "reverse_placement", approvers, buildPlacementReversal, http.StatusCreated},
-		{"POST /v1/trainings", "record_training", officers, buildTraining, http.StatusCreated},
-		{"PUT /v1/targets", "set_target", officers, buildTarget, http.StatusOK},
-		{"POST /v1/statistics", "report_statistic", officers, buildStatistic, http.StatusCreated},
+		{"POST /v1/regions", "define_region", officers, buildRegion, http.StatusCreated, regionBody{}},
+		{"POST /v1/funds", "open_fund", officers, buildFund, http.StatusCreated, fundBody{}},
+		{"POST /v1/funds/{fund_id}/allocations", "allocate_fund", officers, buildAllocation, http.StatusCreated, allocationBody{}},
+		{"POST /v1/beneficiaries", "register_beneficiary", officers, s.buildBeneficiary, http.StatusCreated, beneficiaryBody{}},
+		{"POST /v1/beneficiaries/{beneficiary_id}/categories", "certify_category", officers, buildCertification, http.StatusCreated, categoryBody{}},
+		{"POST /v1/programs", "define_program", officers, buildProgram, http.StatusCreated, programBody{}},
+		{"POST /v1/subsidies", "pay_subsidy", officers, buildSubsidy, http.StatusCreated, subsidyBody{}},
+		{"POST /v1/subsidies/{payment_id}/reversals", "reverse_subsidy", approvers, buildSubsidyReversal, http.StatusCreated, reversalBody{}},
+		{"POST /v1/loans", "issue_loan", officers, buildLoan, http.StatusCreated, loanBody{}},
+		{"POST /v1/loans/{loan_id}/repayments", "repay_loan", officers, buildRepayment, http.StatusCreated, repaymentBody{}},
+		{"POST /v1/loans/{loan_id}/interest-subsidies", "pay_interest_subsidy", officers, buildInterestSubsidy, http.StatusCreated, interestSubsidyBody{}},
+		{"POST /v1/loans/{loan_id}/defaults", "declare_default", officers, buildDefault, http.StatusCreated, defaultBody{}},
+		{"POST /v1/loans/{loan_id}/compensations", "compensate_loan", officers, buildCompensation, http.StatusCreated, compensationBody{}},
+		{"POST /v1/loans/{loan_id}/recoveries", "recover_loan", officers, buildRecovery, http.StatusCreated, recoveryBody{}},
+		{"POST /v1/loans/{loan_id}/write-offs", "write_off_loan", approvers, buildWriteOff, http.StatusCreated, loanAmountBody{}},
+		{"POST /v1/loans/{loan_id}/closures", "close_loan", officers, buildClose, http.StatusCreated, closeBody{}},
+		{"POST /v1/placements", "record_placement", officers, buildPlacement, http.StatusCreated, placementBody{}},
+		{"POST /v1/placements/{placement_id}/end", "end_placement", officers, buildPlacementEnd, http.StatusCreated, placementChangeBody{}},
+		{"POST /v1/placements/{placement_id}/reversals", "reverse_placement", approvers, buildPlacementReversal, http.StatusCreated, placementChangeBody{}},
+		{"POST /v1/trainings", "record_training", officers, buildTraining, http.StatusCreated, trainingBody{}},
+		{"PUT /v1/targets", "set_target", officers, buildTarget, http.StatusOK, targetBody{}},
+		{"POST /v1/statistics", "report_statistic", officers, buildStatistic, http.StatusCreated, statisticBody{}},
 	}
 }
 
@@ -59,9 +60,13 @@ func (s *Server) routes() {
 	for _, route := range s.commandRoutes() {
 		s.mux.HandleFunc(route.pattern, s.authenticate(route.roles, s.command(route)))
 	}
-	s.queryRoutes()
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /metrics", s.metrics.serve)
+	for _, route := range s.queryRoutes() {
+		handler := route.handler
+		if route.roles != nil {
+			handler = s.authenticate(route.roles, handler)
+		}
+		s.mux.HandleFunc(route.pattern, handler)
+	}
 }
 
 // command is the one handler of every command endpoint: decode strictly,
@@ -147,6 +152,12 @@ func receiptBody(receipt Receipt) map[string]any {
 	return out
 }
 
+// health is the answer of GET /healthz.
+type health struct {
+	Status   string `json:"status"`
+	Position uint64 `json:"position"`
+}
+
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "position": s.commands.Head()})
+	writeJSON(w, http.StatusOK, health{Status: "ok", Position: s.commands.Head()})
 }
