@@ -31,6 +31,9 @@ type InclusionProof struct {
 	LeafHash Hash   `json:"leaf_hash"`
 	RootHash Hash   `json:"root_hash"`
 	Hashes   []Hash `json:"hashes"`
+	// Event, when the server includes it, is the event proven, so that one
+	// file carries both (GET /v1/audit/proof/inclusion adds it).
+	Event *EventRecord `json:"event,omitempty"`
 }
 
 // ConsistencyProof shows that the tree of size FromSize is a prefix of the
