@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hrss-ledger/ledger/eventstore"
@@ -168,6 +169,7 @@ func (d *decoder) decode(dst []eventstore.Event, payload []byte) ([]eventstore.E
 	if err != nil {
 		return dst, h, err
 	}
+	dst = slices.Grow(dst, h.count)
 	var prev eventstore.Event
 	for i := range h.count {
 		var e eventstore.Event

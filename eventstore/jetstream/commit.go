@@ -267,6 +267,9 @@ func (s *Store) publish(d *eventstore.Draft) error {
 			panic(fmt.Sprintf("jetstream: publish expecting last sequence %d was stored at %d", s.lastSeq, ack.Sequence))
 		}
 		s.apply(d, ack.Sequence)
+		if s.cache != nil {
+			s.cache.add(ack.Sequence, msg.Data)
+		}
 		return nil
 	}
 	var apiErr *jetstream.APIError

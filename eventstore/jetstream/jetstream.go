@@ -79,6 +79,7 @@ type config struct {
 	stream, subject string
 	replicas        int
 	port            int
+	cacheDir        string
 	natsOptions     []nats.Option
 }
 
@@ -98,6 +99,10 @@ func WithReplicas(n int) Option { return func(c *config) { c.replicas = n } }
 // port (-1 for a random port), for other processes or tests; by default it
 // does not listen at all.
 func WithPort(port int) Option { return func(c *config) { c.port = port } }
+
+// WithCacheDir keeps a local copy of the log in dir for fast replay (see
+// cache.go). OpenEmbedded keeps one under its data directory by default.
+func WithCacheDir(dir string) Option { return func(c *config) { c.cacheDir = dir } }
 
 // WithNATSOptions adds connection options (credentials, TLS, name).
 func WithNATSOptions(opts ...nats.Option) Option {
@@ -120,6 +125,7 @@ type Store struct {
 	js     jetstream.JetStream
 	legacy nats.JetStreamContext // for push ordered consumers, the fastest read
 	stream jetstream.Stream
+	cache  *cache  // nil without a cache directory
 	writer [8]byte // identifies this instance's messages
 
 	// writeMu serialises everything that changes the state: the committer's
@@ -144,7 +150,7 @@ type Store struct {
 // OpenEmbedded starts a nats-server inside the process with its JetStream
 // data under dir, fsync on every write, and opens the store on it.
 func OpenEmbedded(ctx context.Context, dir string, opts ...Option) (*Store, error) {
-	cfg := newConfig(opts)
+	cfg := newConfig(append([]Option{WithCacheDir(filepath.Join(dir, "cache"))}, opts...))
 	sopts := &server.Options{
 		ServerName: "ledger",
 		JetStream:  true,
@@ -197,11 +203,21 @@ func open(ctx context.Context, cfg config, srv *server.Server, nc *nats.Conn) (*
 		err = s.openStream(ctx)
 	}
 	if err == nil {
+		err = s.loadCache(ctx)
+	}
+	if err == nil {
 		err = s.catchUp(ctx)
 	}
 	if err != nil {
+		if s != nil && s.cache != nil {
+			close(s.cache.records)
+			s.cache.file.Close()
+		}
 		nc.Close()
 		return nil, err
+	}
+	if s.cache != nil {
+		go s.cache.run()
 	}
 	go s.commitLoop()
 	return s, nil
@@ -325,6 +341,9 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closed)
 		<-s.done
+		if s.cache != nil {
+			s.cache.close()
+		}
 		s.nc.Close()
 		if s.srv != nil {
 			s.srv.Shutdown()

@@ -1,7 +1,9 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -71,8 +73,62 @@ func (s *Store) catchUpLocked(ctx context.Context) error {
 		if b.header.writer == s.writer {
 			s.landed = b.header.batch
 		}
-		return s.restore(b)
+		if err := s.restore(b); err != nil {
+			return err
+		}
+		if s.cache != nil {
+			s.cache.add(b.seq, b.payload)
+		}
+		return nil
 	})
+}
+
+// loadCache folds the cached messages into the state, then checks the last
+// one against the stream. A cache that fails is emptied, and the state
+// rebuilt from the stream alone.
+func (s *Store) loadCache(ctx context.Context) error {
+	if s.cfg.cacheDir == "" {
+		return nil
+	}
+	c, err := openCache(s.cfg.cacheDir)
+	if err != nil {
+		return err
+	}
+	s.cache = c
+	dec := newDecoder()
+	var lastPayload []byte
+	err = c.load(func(seq uint64, payload []byte) error {
+		events, h, err := dec.decode(nil, payload)
+		if err != nil {
+			return err
+		}
+		lastPayload = payload
+		return s.restore(batch{seq: seq, header: h, events: events})
+	})
+	if err == nil && lastPayload != nil {
+		err = s.matchesStream(ctx, c.lastSeq.Load(), lastPayload)
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.state, s.lastSeq, s.firstPos, s.streams = eventstore.NewState(), 0, nil, make(map[string][]uint64)
+		s.mu.Unlock()
+		return c.reset()
+	}
+	return nil
+}
+
+// matchesStream checks a cached message against the stream's.
+func (s *Store) matchesStream(ctx context.Context, seq uint64, payload []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	m, err := s.stream.GetMsg(ctx, seq)
+	if err != nil {
+		return fmt.Errorf("jetstream: cache check at %d: %w", seq, err)
+	}
+	if !bytes.Equal(m.Data, payload) {
+		return fmt.Errorf("jetstream: cached message %d differs from the stream", seq)
+	}
+	return nil
 }
 
 func (s *Store) restore(b batch) error {
@@ -92,9 +148,10 @@ func (s *Store) restore(b batch) error {
 
 // batch is one decoded message.
 type batch struct {
-	seq    uint64
-	header header
-	events []eventstore.Event
+	seq     uint64
+	header  header
+	events  []eventstore.Event
+	payload []byte
 }
 
 // seqOf returns the sequence of the message holding position p, or the next
@@ -193,7 +250,7 @@ func (s *Store) get(ctx context.Context, dec *decoder, seq uint64) (batch, error
 	if err != nil {
 		return batch{}, fmt.Errorf("jetstream: message %d: %w", seq, err)
 	}
-	return batch{seq: seq, header: h, events: events}, nil
+	return batch{seq: seq, header: h, events: events, payload: m.Data}, nil
 }
 
 // scan calls fn with each message from sequence `from` to `last` in order,
@@ -201,6 +258,19 @@ func (s *Store) get(ctx context.Context, dec *decoder, seq uint64) (batch, error
 // ordered consumer that decodes on its own goroutine while fn runs on the
 // caller's.
 func (s *Store) scan(ctx context.Context, from, last uint64, fn func(batch) error) error {
+	if s.cache != nil && from <= s.cache.lastSeq.Load() {
+		cached := s.cache.lastSeq.Load()
+		if last != 0 {
+			cached = min(cached, last)
+		}
+		if err := s.scanCache(ctx, from, cached, fn); err != nil {
+			return err
+		}
+		if cached == last {
+			return nil
+		}
+		from = cached + 1
+	}
 	if last != 0 && last+1-from <= directGetMaxMsgs {
 		dec := newDecoder()
 		for seq := from; seq <= last; seq++ {
@@ -248,6 +318,41 @@ func (s *Store) consume(ctx context.Context, from, last uint64, fn func(batch) e
 	if err := sub.SetPendingLimits(consumerPendingMsgs, consumerPendingBytes); err != nil {
 		return fmt.Errorf("jetstream: consumer limits: %w", err)
 	}
+	return s.deliverItems(ctx, items, from, last, fn)
+}
+
+// scanCache reads cached messages on one goroutine and delivers them on the
+// caller's.
+func (s *Store) scanCache(ctx context.Context, from, last uint64, fn func(batch) error) error {
+	items := make(chan scanItem, scanBufferedBatches)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		dec := newDecoder()
+		err := s.cache.scan(from, last, func(seq uint64, payload []byte) error {
+			events, h, err := dec.decode(nil, payload)
+			select {
+			case items <- scanItem{batch: batch{seq: seq, header: h, events: events}, err: err}:
+			case <-quit:
+				return errStopped
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, errStopped) {
+			select {
+			case items <- scanItem{err: err}:
+			case <-quit:
+			}
+		}
+	}()
+	return s.deliverItems(ctx, items, from, last, fn)
+}
+
+var errStopped = errors.New("jetstream: scan stopped")
+
+// deliverItems passes decoded messages from..last (or on without end when
+// last is 0) to fn in order.
+func (s *Store) deliverItems(ctx context.Context, items <-chan scanItem, from, last uint64, fn func(batch) error) error {
 	for want := from; last == 0 || want <= last; want++ {
 		var item scanItem
 		select {
@@ -279,5 +384,5 @@ func decodeMsg(dec *decoder, m *nats.Msg) scanItem {
 	if err != nil {
 		return scanItem{err: fmt.Errorf("jetstream: message %d: %w", meta.Sequence.Stream, err)}
 	}
-	return scanItem{batch: batch{seq: meta.Sequence.Stream, header: h, events: events}}
+	return scanItem{batch: batch{seq: meta.Sequence.Stream, header: h, events: events, payload: m.Data}}
 }
