@@ -74,7 +74,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if len(page) > 0 {
 		next = page[len(page)-1].Position
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": page, "next_after": next})
+	writeJSON(w, http.StatusOK, eventsPage{Events: page, NextAfter: next})
 }
 
 func pageParams(r *http.Request) (after uint64, limit int, err error) {

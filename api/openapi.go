@@ -120,6 +120,11 @@ var (
 	accountParam = param{name: "account", in: "query", required: true,
 		description: "fund:ID, beneficiary:ID, loan:ID or bank:NAME",
 		schema:      map[string]any{"type": "string", "pattern": `^(fund|beneficiary|loan|bank):.+$`}}
+	viewsParam = param{name: "views", in: "query", required: true,
+		description: "comma-separated views: progress, portfolio, funds, loans",
+		schema:      map[string]any{"type": "string", "pattern": `^(progress|portfolio|funds|loans)(,(progress|portfolio|funds|loans))*$`}}
+	optionalRegionParam = param{name: "region", in: "query", description: "only changes of this region",
+		schema: map[string]any{"type": "string", "pattern": `^([0-9]{6}|[0-9]{9}|[0-9]{12})$`}}
 	fromParam  = param{name: "from", in: "query", description: "first business date", schema: dateSchema()}
 	toParam    = param{name: "to", in: "query", description: "last business date", schema: dateSchema()}
 	afterParam = param{name: "after", in: "query", description: "answer events after this log position",

@@ -21,6 +21,8 @@ type Views interface {
 	Loan(id, asOf string) (domain.LoanReport, error)
 	History(account, from, to string) (domain.HistoryReport, error)
 	DrillDown(view, figure, region string, year int, asOf string) (domain.DrillDown, error)
+	// Subscribe streams view changes until cancel is called.
+	Subscribe(views []string, region string) (changes <-chan ViewChange, cancel func())
 }
 
 // Errors a Views implementation reports.
@@ -67,6 +69,9 @@ func (s *Server) queryRoutes() []queryRoute {
 		{pattern: "GET /v1/events", name: "get_events", summary: "The raw log in order, with envelopes",
 			roles: auditors, params: []param{afterParam, limitParam},
 			result: eventsPage{}, problems: logProblems, handler: s.events},
+		{pattern: "GET /v1/subscribe", name: "subscribe", summary: "Server-Sent Events: each change of the named views as it happens",
+			roles: readers, params: []param{viewsParam, optionalRegionParam},
+			media: []string{"text/event-stream"}, problems: []int{http.StatusBadRequest, http.StatusServiceUnavailable}, handler: s.subscribe},
 		{pattern: "GET /healthz", name: "get_health", summary: "Liveness and the last acknowledged log position",
 			result: health{}, handler: s.healthz},
 		{pattern: "GET /metrics", name: "get_metrics", summary: "Prometheus metrics",
