@@ -2,7 +2,7 @@
 GO        ?= go
 DATA      ?= ./data
 LISTEN    ?= 127.0.0.1:8080
-BENCHTIME ?= 1x
+BENCHTIME ?= 1s
 KILLS     ?= 500
 FUZZTIME  ?= 60s
 
