@@ -212,6 +212,7 @@ func lifeEvents(t testing.TB) []domain.Event {
 		domain.SetTarget{RegionCode: "610900", Year: 2017, Indicator: domain.NewUrbanJobs, Issuer: domain.Province, Value: yuan("16000"), Direction: domain.Floor, Date: d("2017-01-10")},
 		domain.ReportStatistic{RegionCode: "610900", Year: 2017, Indicator: domain.RegisteredUnemploymentRate, Value: yuan("3.20"), Date: d("2017-12-31")},
 		domain.SetLoanPolicy{LoanPolicy: domain.LoanPolicy{EffectiveFrom: d("2021-01-01"), IndividualMax: yuan("300000"), PartnerShare: yuan("1.1"), EnterpriseMax: yuan("3000000")}},
+		checkpointAt(1, testRoot, "2017-03-01"),
 	)
 	var all []domain.Event
 	for _, c := range commands {

@@ -32,6 +32,7 @@ var decoders = map[string]func([]byte) (Event, error){
 	TypeTargetSet:             decodeAs[TargetSet],
 	TypeStatisticReported:     decodeAs[StatisticReported],
 	TypeLoanPolicySet:         decodeAs[LoanPolicySet],
+	TypeCheckpointRecorded:    decodeAs[CheckpointRecorded],
 }
 
 // EventTypes returns every wire name the codec knows, for documentation and

@@ -104,6 +104,8 @@ func (l *Ledger) decideRest(cmd Command) ([]Event, *Error) {
 		return single(l.decideReportStatistic(c))
 	case SetLoanPolicy:
 		return single(l.decideSetLoanPolicy(c))
+	case RecordCheckpoint:
+		return single(l.decideRecordCheckpoint(c))
 	default:
 		panic(unknownCommand(cmd))
 	}

@@ -46,6 +46,8 @@ func (l *Ledger) Evolve(e Event) {
 		l.statistics.set(statisticKey{e.RegionCode, e.Year, e.Indicator}, e)
 	case LoanPolicySet:
 		l.policies.set(e.EffectiveFrom, e.LoanPolicy)
+	case CheckpointRecorded:
+		l.evolveCheckpoint(e)
 	default:
 		panic(unknownEvent(e))
 	}

@@ -22,6 +22,7 @@ type Ledger struct {
 	targets       table[targetKey, TargetSet]
 	statistics    table[statisticKey, StatisticReported]
 	policies      table[Date, LoanPolicy]
+	checkpoint    table[struct{}, CheckpointRecorded] // the last one recorded
 	marked        bool
 }
 
@@ -108,6 +109,7 @@ func NewLedger() *Ledger {
 		targets:       newTable[targetKey, TargetSet](),
 		statistics:    newTable[statisticKey, StatisticReported](),
 		policies:      newTable[Date, LoanPolicy](),
+		checkpoint:    newTable[struct{}, CheckpointRecorded](),
 	}
 	for _, p := range DefaultLoanPolicies() {
 		l.policies.set(p.EffectiveFrom, p)
@@ -117,7 +119,7 @@ func NewLedger() *Ledger {
 
 func (l *Ledger) tables() []journaled {
 	return []journaled{&l.regions, &l.funds, &l.beneficiaries, &l.programs, &l.payments, &l.usage,
-		&l.loans, &l.placements, &l.trainings, &l.targets, &l.statistics, &l.policies}
+		&l.loans, &l.placements, &l.trainings, &l.targets, &l.statistics, &l.policies, &l.checkpoint}
 }
 
 // Mark records the current state as the one Rollback returns to, and starts

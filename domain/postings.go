@@ -63,7 +63,7 @@ func Postings(e Event) []Posting {
 		}
 	case RegionDefined, FundOpened, BeneficiaryRegistered, CategoryCertified, ProgramDefined,
 		LoanDefaulted, LoanClosed, PlacementRecorded, PlacementEnded, PlacementReversed,
-		TrainingRecorded, TargetSet, StatisticReported, LoanPolicySet:
+		TrainingRecorded, TargetSet, StatisticReported, LoanPolicySet, CheckpointRecorded:
 		return nil
 	default:
 		panic(unknownEvent(e))
