@@ -17,21 +17,39 @@ var ErrFingerprintMismatch = eventstore.ErrIdempotencyMismatch
 // decision is one command of a batch after Decide.
 type decision struct {
 	p         *pending
-	commit    *eventstore.Commit // nil when refused or duplicate
+	commit    *eventstore.Commit // nil when refused, duplicate or repeated
 	outcome   Outcome
-	duplicate *applied
+	duplicate *applied // the command id was applied before this batch
+	repeated  bool     // the same command came earlier in this batch, at index repeats
+	repeats   int
 	err       error
 }
 
-// process decides a batch against the tentative state and appends it; on a
-// conflict with another writer it catches up and decides the batch again.
+// seen is a command accepted earlier in the batch being decided.
+type seen struct {
+	index       int
+	fingerprint string
+}
+
+// process decides and appends a batch, in as many appends as the store's
+// per-append limits need.
 func (w *Writer) process(batch []*pending) {
+	for len(batch) > 0 {
+		batch = batch[w.processPrefix(batch):]
+	}
+}
+
+// processPrefix decides the longest prefix of batch that fits one append
+// against the tentative state and appends it; on a conflict with another
+// writer it catches up and decides again. It returns how many commands of
+// batch it answered (at least one).
+func (w *Writer) processPrefix(batch []*pending) int {
 	for attempt := 0; ; attempt++ {
 		decisions := w.decideAll(batch)
 		err := w.appendAll(decisions)
 		if err == nil {
 			w.answer(decisions)
-			return
+			return len(decisions)
 		}
 		w.ledger.Rollback()
 		if errors.Is(err, eventstore.ErrConflict) && attempt < maxConflictRetries {
@@ -48,41 +66,65 @@ func (w *Writer) process(batch []*pending) {
 			}
 		}
 		w.answer(decisions)
-		return
+		return len(decisions)
 	}
 }
 
-// decideAll decides each command in order, each seeing the effects of the
-// ones before it in the same batch.
+// decideAll decides commands in order, each seeing the effects of the ones
+// before it in the same batch. It stops before the first accepted command
+// that would take the append over the store's limits (eventstore.MaxBatchEvents,
+// MaxBatchBytes), which would refuse the whole batch: that command and the
+// rest wait for the next append.
 func (w *Writer) decideAll(batch []*pending) []decision {
 	w.ledger.Mark()
-	inBatch := make(map[string]string, len(batch))
-	decisions := make([]decision, len(batch))
+	inBatch := make(map[string]seen, len(batch))
+	decisions := make([]decision, 0, len(batch))
+	var used room
 	for i, p := range batch {
-		decisions[i] = w.decide(p, inBatch)
+		d := w.decide(p, inBatch)
+		if d.commit != nil {
+			if !used.take(d.commit) {
+				break
+			}
+			w.accept(d, i, inBatch)
+		}
+		decisions = append(decisions, d)
 	}
 	return decisions
 }
 
-func (w *Writer) decide(p *pending, inBatch map[string]string) decision {
+// room is what a batch has used of the store's per-append limits.
+type room struct{ events, bytes int }
+
+// take adds c if it fits. An empty room takes any commit decide let through.
+func (r *room) take(c *eventstore.Commit) bool {
+	events, bytes := r.events+len(c.Events), r.bytes+eventstore.CommitBytes(*c)
+	if events > eventstore.MaxBatchEvents || bytes > eventstore.MaxBatchBytes {
+		return false
+	}
+	r.events, r.bytes = events, bytes
+	return true
+}
+
+// decide decides one command against the tentative state, without changing it.
+func (w *Writer) decide(p *pending, inBatch map[string]seen) decision {
 	req := p.req
 	if p.probe {
-		_, seen := w.commands[req.CommandID]
-		return decision{p: p, outcome: Outcome{Duplicate: seen}}
+		return decision{p: p} // answered after the batch is appended
 	}
-	if prior, ok := w.commands[req.CommandID]; ok && req.CommandID != "" {
+	if prior, ok := w.commands[req.CommandID]; ok {
 		if prior.fingerprint != req.Fingerprint {
 			return decision{p: p, err: ErrFingerprintMismatch}
 		}
 		return decision{p: p, duplicate: &prior}
 	}
-	if fp, ok := inBatch[req.CommandID]; ok && req.CommandID != "" {
-		// The same command twice in one batch: the second waits for the
-		// next batch, where it is answered as a duplicate of the first.
-		if fp != req.Fingerprint {
+	if first, ok := inBatch[req.CommandID]; ok {
+		// The same command twice in one batch: the second is answered as a
+		// duplicate of the first once the batch is appended.
+		if first.fingerprint != req.Fingerprint {
 			return decision{p: p, err: ErrFingerprintMismatch}
 		}
-		return decision{p: p, err: errRetryNextBatch}
+		return decision{p: p, repeated: true, repeats: first.index}
 	}
 	events, err := w.ledger.Decide(req.Command)
 	if err != nil {
@@ -92,14 +134,21 @@ func (w *Writer) decide(p *pending, inBatch map[string]string) decision {
 	if err != nil {
 		return decision{p: p, err: err}
 	}
-	for _, e := range events {
-		w.ledger.Evolve(e)
+	// A commit the store would refuse on its own (no command id, over the
+	// limits) must not sink the batch it would join.
+	if err := eventstore.ValidateBatch([]eventstore.Commit{*commit}); err != nil {
+		return decision{p: p, err: fmt.Errorf("writer: command %q: %w", req.CommandID, err)}
 	}
-	inBatch[req.CommandID] = req.Fingerprint
 	return decision{p: p, commit: commit, outcome: Outcome{Events: events}}
 }
 
-var errRetryNextBatch = errors.New("writer: command repeated within a batch")
+// accept applies an accepted command's events to the tentative state.
+func (w *Writer) accept(d decision, index int, inBatch map[string]seen) {
+	for _, e := range d.outcome.Events {
+		w.ledger.Evolve(e)
+	}
+	inBatch[d.p.req.CommandID] = seen{index: index, fingerprint: d.p.req.Fingerprint}
+}
 
 // envelope turns domain events into the log's envelope.
 func envelope(req Request, events []domain.Event) (*eventstore.Commit, error) {
@@ -175,31 +224,30 @@ func (w *Writer) settle(c *eventstore.Commit, r eventstore.Result) {
 // answer replies to every command of the batch.
 func (w *Writer) answer(decisions []decision) {
 	for _, d := range decisions {
-		switch {
-		case errors.Is(d.err, errRetryNextBatch):
-			w.requeue(d.p)
-		case d.err != nil:
-			d.p.reply <- reply{err: d.err}
-		case d.p.probe:
-			d.p.reply <- reply{outcome: d.outcome}
-		case d.duplicate != nil:
-			events, err := w.eventsBetween(d.duplicate.first, d.duplicate.last)
-			d.p.reply <- reply{outcome: Outcome{Events: events, First: d.duplicate.first, Last: d.duplicate.last, Duplicate: true}, err: err}
-		default:
-			d.p.reply <- reply{outcome: d.outcome}
-		}
+		d.p.reply <- w.replyTo(d, decisions)
 	}
 }
 
-// requeue hands a command back to the sequencer without blocking it.
-func (w *Writer) requeue(p *pending) {
-	go func() {
-		select {
-		case w.queue <- p:
-		case <-w.stop:
-			p.reply <- reply{err: ErrStopped}
-		}
-	}()
+func (w *Writer) replyTo(d decision, decisions []decision) reply {
+	switch {
+	case d.err != nil:
+		return reply{err: d.err}
+	case d.p.probe:
+		// Asked now, after the append, so that a command queued before the
+		// probe in the same batch counts as applied.
+		_, applied := w.commands[d.p.req.CommandID]
+		return reply{outcome: Outcome{Duplicate: applied}}
+	case d.repeated:
+		first := decisions[d.repeats]
+		out := first.outcome
+		out.Duplicate = true
+		return reply{outcome: out, err: first.err}
+	case d.duplicate != nil:
+		events, err := w.eventsBetween(d.duplicate.first, d.duplicate.last)
+		return reply{outcome: Outcome{Events: events, First: d.duplicate.first, Last: d.duplicate.last, Duplicate: true}, err: err}
+	default:
+		return reply{outcome: d.outcome}
+	}
 }
 
 // eventsBetween reads back the events at positions first..last.

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,10 @@ type Writer struct {
 	queue    chan *pending
 	stop     chan struct{}
 	done     chan struct{}
+	// mu is read-locked by every send to queue and write-locked by Close, so
+	// that nothing enters the queue after the sequencer's last drain.
+	mu      sync.RWMutex
+	stopped bool
 }
 
 // Open rebuilds the write-side state from the whole log and starts the sequencer.
@@ -103,14 +108,27 @@ func Open(ctx context.Context, store eventstore.Store) (*Writer, error) {
 // acknowledged or caught up to.
 func (w *Writer) Head() eventstore.Position { return w.visible.Load() }
 
+// submit queues p for the sequencer, or says why not.
+func (w *Writer) submit(ctx context.Context, p *pending) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.stopped {
+		return ErrStopped
+	}
+	select {
+	case w.queue <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Applied reports whether a command id has been applied (by any writer whose
 // events this one has seen).
 func (w *Writer) Applied(ctx context.Context, commandID string) (bool, error) {
 	p := &pending{ctx: ctx, req: Request{CommandID: commandID}, reply: make(chan reply, 1), probe: true}
-	select {
-	case w.queue <- p:
-	case <-w.stop:
-		return false, ErrStopped
+	if err := w.submit(ctx, p); err != nil {
+		return false, err
 	}
 	r := <-p.reply
 	return r.outcome.Duplicate, r.err
@@ -122,12 +140,8 @@ func (w *Writer) Applied(ctx context.Context, commandID string) (bool, error) {
 // counts as accepted, it would be answered as a duplicate).
 func (w *Writer) DryRun(ctx context.Context, reqs []Request) ([]error, error) {
 	p := &pending{ctx: ctx, trial: reqs, reply: make(chan reply, 1)}
-	select {
-	case w.queue <- p:
-	case <-w.stop:
-		return nil, ErrStopped
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := w.submit(ctx, p); err != nil {
+		return nil, err
 	}
 	r := <-p.reply
 	return r.trial, r.err
@@ -140,10 +154,8 @@ func (w *Writer) ExecuteAll(ctx context.Context, reqs []Request) ([]Outcome, []e
 	waiting := make([]*pending, len(reqs))
 	for i, req := range reqs {
 		waiting[i] = &pending{ctx: ctx, req: req, reply: make(chan reply, 1)}
-		select {
-		case w.queue <- waiting[i]:
-		case <-w.stop:
-			waiting[i].reply <- reply{err: ErrStopped}
+		if err := w.submit(ctx, waiting[i]); err != nil {
+			waiting[i].reply <- reply{err: err}
 		}
 	}
 	outcomes := make([]Outcome, len(reqs))
@@ -159,12 +171,8 @@ func (w *Writer) ExecuteAll(ctx context.Context, reqs []Request) ([]Outcome, []e
 // durable. A refusal is a *domain.Error and appends nothing.
 func (w *Writer) Execute(ctx context.Context, req Request) (Outcome, error) {
 	p := &pending{ctx: ctx, req: req, reply: make(chan reply, 1)}
-	select {
-	case w.queue <- p:
-	case <-w.stop:
-		return Outcome{}, ErrStopped
-	case <-ctx.Done():
-		return Outcome{}, ctx.Err()
+	if err := w.submit(ctx, p); err != nil {
+		return Outcome{}, err
 	}
 	// Once queued the command is decided whatever the caller does: waiting
 	// for the answer keeps an acknowledged command from looking lost.
@@ -174,11 +182,12 @@ func (w *Writer) Execute(ctx context.Context, req Request) (Outcome, error) {
 
 // Close finishes the commands already queued, then stops the sequencer.
 func (w *Writer) Close() error {
-	select {
-	case <-w.stop:
-	default:
+	w.mu.Lock()
+	if !w.stopped {
+		w.stopped = true
 		close(w.stop)
 	}
+	w.mu.Unlock()
 	<-w.done
 	return nil
 }
@@ -188,11 +197,7 @@ func (w *Writer) run() {
 	for {
 		select {
 		case p := <-w.queue:
-			if p.trial != nil {
-				w.dryRun(p)
-				continue
-			}
-			w.process(w.collect(p))
+			w.handle(p)
 		case <-w.stop:
 			w.drain()
 			return
@@ -200,16 +205,27 @@ func (w *Writer) run() {
 	}
 }
 
+// handle runs a trial, or decides and appends a batch starting with p; a
+// trial met while collecting the batch runs right after it.
+func (w *Writer) handle(p *pending) {
+	for p != nil {
+		if p.trial != nil {
+			w.dryRun(p)
+			return
+		}
+		var batch []*pending
+		batch, p = w.collect(p)
+		w.process(batch)
+	}
+}
+
 // drain answers what was queued before Close: in-flight commands finish.
+// Close holds mu while it stops, so nothing is queued after this.
 func (w *Writer) drain() {
 	for {
 		select {
 		case p := <-w.queue:
-			if p.trial != nil {
-				w.dryRun(p)
-				continue
-			}
-			w.process(w.collect(p))
+			w.handle(p)
 		default:
 			return
 		}
@@ -220,33 +236,33 @@ func (w *Writer) drain() {
 func (w *Writer) dryRun(p *pending) {
 	w.ledger.Mark()
 	errs := make([]error, len(p.trial))
-	inBatch := map[string]string{}
+	inBatch := map[string]seen{}
 	for i, req := range p.trial {
 		d := w.decide(&pending{req: req}, inBatch)
-		if !errors.Is(d.err, errRetryNextBatch) {
-			errs[i] = d.err
+		if d.commit != nil {
+			w.accept(d, i, inBatch)
 		}
+		errs[i] = d.err
 	}
 	w.ledger.Rollback()
 	p.reply <- reply{trial: errs}
 }
 
 // collect gathers the commands already waiting, up to the batch limit, so
-// that one durable write carries them all.
-func (w *Writer) collect(first *pending) []*pending {
-	batch := []*pending{first}
+// that one durable write carries them all. A trial ends the batch and is
+// returned: it sees every command queued before it, and none after.
+func (w *Writer) collect(first *pending) (batch []*pending, trial *pending) {
+	batch = []*pending{first}
 	for len(batch) < maxBatchCommands {
 		select {
 		case p := <-w.queue:
 			if p.trial != nil {
-				// A trial sees every command queued before it: run it after this batch.
-				w.requeue(p)
-				return batch
+				return batch, p
 			}
 			batch = append(batch, p)
 		default:
-			return batch
+			return batch, nil
 		}
 	}
-	return batch
+	return batch, nil
 }
