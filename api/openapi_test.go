@@ -139,6 +139,25 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 		}
 	})
+	t.Run("leaves out only the dashboard's static routes, none of them under /v1", func(t *testing.T) {
+		documented := map[string]bool{}
+		for _, o := range operations(doc) {
+			documented[o.pattern()] = true
+		}
+		static := map[string]bool{}
+		for _, r := range s.staticRoutes() {
+			static[r.pattern] = true
+			if _, path := splitPattern(r.pattern); strings.HasPrefix(path, "/v1/") || documented[r.pattern] {
+				t.Errorf("static route %s is under /v1 or documented", r.pattern)
+			}
+		}
+		for _, probe := range []string{"/", "/assets/app.js", "/index.html", "/v1/nope", "/assets/"} {
+			_, pattern := s.mux.Handler(httptest.NewRequest(http.MethodGet, probe, nil))
+			if pattern != "" && !documented[pattern] && !static[pattern] {
+				t.Errorf("GET %s is served as %q, neither documented nor a static route", probe, pattern)
+			}
+		}
+	})
 	t.Run("every POST and PUT takes an Idempotency-Key header", func(t *testing.T) {
 		for _, o := range operations(doc) {
 			if o.method != "post" && o.method != "put" {

@@ -65,7 +65,13 @@ func (s *Server) routes() {
 		if route.roles != nil {
 			handler = s.authenticate(route.roles, handler)
 		}
+		if route.tokenInQuery {
+			handler = tokenFromQuery(handler)
+		}
 		s.mux.HandleFunc(route.pattern, handler)
+	}
+	for _, route := range s.staticRoutes() {
+		s.mux.HandleFunc(route.pattern, route.handler)
 	}
 }
 
