@@ -44,6 +44,8 @@ type queryRoute struct {
 	media    []string // other media types answered, e.g. text/csv
 	problems []int    // problem statuses besides 401 and 403
 	handler  http.HandlerFunc
+	// tokenInQuery also accepts the token as ?access_token= (for EventSource).
+	tokenInQuery bool
 }
 
 func (s *Server) queryRoutes() []queryRoute {
@@ -70,8 +72,19 @@ func (s *Server) queryRoutes() []queryRoute {
 			roles: auditors, params: []param{afterParam, limitParam},
 			result: eventsPage{}, problems: logProblems, handler: s.events},
 		{pattern: "GET /v1/subscribe", name: "subscribe", summary: "Server-Sent Events: each change of the named views as it happens",
-			roles: readers, params: []param{viewsParam, optionalRegionParam},
+			roles: readers, params: []param{viewsParam, optionalRegionParam, accessTokenParam}, tokenInQuery: true,
 			media: []string{"text/event-stream"}, problems: []int{http.StatusBadRequest, http.StatusServiceUnavailable}, handler: s.subscribe},
+		{pattern: "GET /v1/progress/ranking.xlsx", name: "get_progress_ranking_xlsx",
+			summary: "The children of a region ranked per indicator (the 通报), as an Excel workbook with Chinese headers",
+			roles:   readers, params: []param{regionParam, yearParam.require(), issuerParam, asOfParam, minPositionParam},
+			media: []string{xlsxMedia}, problems: viewProblems, handler: s.rankingXLSX},
+		{pattern: "GET /v1/regions", name: "list_regions", summary: "The region tree and the years of the log, for pickers",
+			roles: readers, result: regionList{}, problems: logProblems, handler: s.query(s.regionList)},
+		{pattern: "GET /v1/funds", name: "list_funds", summary: "Every fund with its balance and flows",
+			roles: readers, params: []param{asOfParam, minPositionParam},
+			result: fundList{}, problems: viewProblems, handler: s.query(s.fundList)},
+		{pattern: "GET /v1/whoami", name: "whoami", summary: "The role and name of the bearer token",
+			roles: readers, result: whoAmI{}, handler: s.whoAmI},
 		{pattern: "GET /healthz", name: "get_health", summary: "Liveness and the last acknowledged log position",
 			result: health{}, handler: s.healthz},
 		{pattern: "GET /metrics", name: "get_metrics", summary: "Prometheus metrics",
