@@ -49,7 +49,7 @@ type queryRoute struct {
 }
 
 func (s *Server) queryRoutes() []queryRoute {
-	return []queryRoute{
+	return append([]queryRoute{
 		{pattern: "GET /v1/progress", name: "get_progress", summary: "Target progress of a region and its children",
 			roles: readers, params: []param{regionParam, yearParam.require(), issuerParam, asOfParam, minPositionParam},
 			result: domain.ProgressReport{}, problems: viewProblems, handler: s.query(s.progress)},
@@ -91,7 +91,7 @@ func (s *Server) queryRoutes() []queryRoute {
 			media: []string{"text/plain"}, handler: s.metrics.serve},
 		{pattern: "GET /openapi.json", name: "get_openapi", summary: "This OpenAPI document",
 			result: map[string]any{}, handler: s.serveOpenAPI},
-	}
+	}, s.auditRoutes()...)
 }
 
 // query wraps a JSON query: it first waits until the views reflect every

@@ -72,6 +72,7 @@ type Server struct {
 	tokens   *Tokens
 	personal PersonalData
 	log      Log
+	audit    Audit
 	metrics  *metrics
 	mux      *http.ServeMux
 }
@@ -83,6 +84,7 @@ type Config struct {
 	Tokens   *Tokens
 	Personal PersonalData
 	Log      Log
+	Audit    Audit // nil: the audit endpoints answer 503
 }
 
 // NewServer wires the handlers.
@@ -93,6 +95,7 @@ func NewServer(cfg Config) *Server {
 		tokens:   cfg.Tokens,
 		personal: cfg.Personal,
 		log:      cfg.Log,
+		audit:    cfg.Audit,
 		metrics:  newMetrics(),
 		mux:      http.NewServeMux(),
 	}
