@@ -46,6 +46,15 @@ func (w *Writer) process(batch []*pending) {
 func (w *Writer) processPrefix(batch []*pending) int {
 	for attempt := 0; ; attempt++ {
 		decisions := w.decideAll(batch)
+		if attempt < maxConflictRetries && w.refusedOnStaleState(decisions) {
+			// Another writer appended since our state was built: a refusal
+			// (no funds, unknown id) may be wrong now, so decide again on
+			// the newer state rather than refuse what the log allows.
+			w.ledger.Rollback()
+			if w.catchUp(context.Background()) == nil {
+				continue
+			}
+		}
 		err := w.appendAll(decisions)
 		if err == nil {
 			w.answer(decisions)
@@ -68,6 +77,27 @@ func (w *Writer) processPrefix(batch []*pending) int {
 		w.answer(decisions)
 		return len(decisions)
 	}
+}
+
+// refusedOnStaleState reports whether the batch refused a command while
+// the log has moved past the state it was decided on. It asks the store
+// only when there is a refusal, so a batch of accepted commands pays nothing.
+func (w *Writer) refusedOnStaleState(decisions []decision) bool {
+	refused := false
+	for _, d := range decisions {
+		var de *domain.Error
+		if errors.As(d.err, &de) {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	defer cancel()
+	head, err := w.store.Head(ctx)
+	return err == nil && head > w.head
 }
 
 // decideAll decides commands in order, each seeing the effects of the ones
