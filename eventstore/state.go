@@ -158,6 +158,7 @@ func (s *State) Restore(e Event) error {
 // Apply. A draft that is not applied is simply dropped.
 type Draft struct {
 	base     *State
+	parent   *Draft // the draft this one continues, if any (Next)
 	baseHead Position
 	recorded time.Time
 	head     Position
@@ -172,6 +173,18 @@ func (s *State) Draft(recorded time.Time) *Draft {
 	return &Draft{
 		base: s, baseHead: s.head, recorded: recorded.UTC().Round(0),
 		head: s.head, hash: s.hash,
+		versions: make(map[string]uint64), commands: make(map[string]commandRecord),
+	}
+}
+
+// Next starts a draft that continues d: it sees d's commits as if they
+// were in the state. A backend uses it to prepare a batch while d's is
+// still being made durable; it must Apply d before the new draft, and drop
+// the new draft if d fails.
+func (d *Draft) Next(recorded time.Time) *Draft {
+	return &Draft{
+		base: d.base, parent: d, baseHead: d.head, recorded: recorded.UTC().Round(0),
+		head: d.head, hash: d.hash,
 		versions: make(map[string]uint64), commands: make(map[string]commandRecord),
 	}
 }
@@ -231,16 +244,20 @@ func (d *Draft) add(c Commit) (Result, error) {
 }
 
 func (d *Draft) command(id string) (commandRecord, bool) {
-	if rec, ok := d.commands[id]; ok {
-		return rec, true
+	for x := d; x != nil; x = x.parent {
+		if rec, ok := x.commands[id]; ok {
+			return rec, true
+		}
 	}
 	rec, ok := d.base.commands[id]
 	return rec, ok
 }
 
 func (d *Draft) version(stream string) uint64 {
-	if v, ok := d.versions[stream]; ok {
-		return v
+	for x := d; x != nil; x = x.parent {
+		if v, ok := x.versions[stream]; ok {
+			return v
+		}
 	}
 	return d.base.versions[stream]
 }
@@ -259,4 +276,5 @@ func (s *State) Apply(d *Draft) {
 		s.commands[id] = rec
 	}
 	s.head, s.hash = d.head, d.hash
+	d.parent = nil // applied: its lookups are the state's now
 }

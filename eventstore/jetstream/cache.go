@@ -57,7 +57,7 @@ type cache struct {
 	size    int64   // bytes written so far
 	lastSeq atomic.Uint64
 	// queued is the last sequence handed to the writer; callers of add
-	// serialise (the store's writeMu).
+	// serialise (only the committer and open add).
 	queued uint64
 }
 

@@ -28,7 +28,7 @@ var (
 const (
 	crashChildEnv     = "LEDGER_CRASH_CHILD_DIR" // set: the test binary is the child
 	crashRunEnv       = "LEDGER_CRASH_RUN"       // the child's run number, for unique command ids
-	crashShortKills   = 40
+	crashShortKills   = 30
 	crashAppenders    = 8                      // child goroutines calling Append
 	crashMinRun       = 20 * time.Millisecond  // shortest life of a child after it is ready
 	crashMaxRun       = 600 * time.Millisecond // longest

@@ -128,10 +128,8 @@ type Store struct {
 	cache  *cache  // nil without a cache directory
 	writer [8]byte // identifies this instance's messages
 
-	// writeMu serialises everything that changes the state: the committer's
-	// batches and catching up with other writers.
-	writeMu sync.Mutex
-	// mu guards the fields below for readers; they change only under writeMu.
+	// mu guards the fields below for readers; only the committer goroutine
+	// (and open, before it starts) changes them, so it reads them unlocked.
 	mu       sync.RWMutex
 	state    *eventstore.State
 	lastSeq  uint64                // sequence of the last message
@@ -139,12 +137,13 @@ type Store struct {
 	streams  map[string][]uint64   // stream -> sequences of the messages holding its events
 	stale    bool                  // the stream may hold messages the state lacks: catch up before writing
 
-	batch    uint64 // counter of published batches, under writeMu
-	landed   uint64 // the last of our batches found by catching up, under writeMu
-	requests chan *request
-	closed   chan struct{}
-	done     chan struct{}
-	once     sync.Once
+	batch        uint64          // counter of published batches, committer only
+	lastGroupLen int             // requests in the last group, committer only
+	landed       map[uint64]bool // our batches found by catching up after a failure, committer only
+	requests     chan *request
+	closed       chan struct{}
+	done         chan struct{}
+	once         sync.Once
 }
 
 // OpenEmbedded starts a nats-server inside the process with its JetStream
@@ -227,7 +226,7 @@ func newStore(cfg config, srv *server.Server, nc *nats.Conn) (*Store, error) {
 	if nc.MaxPayload() < minServerPayloadLen {
 		return nil, fmt.Errorf("jetstream: server max_payload %d is below the %d a batch may need", nc.MaxPayload(), minServerPayloadLen)
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}

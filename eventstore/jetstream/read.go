@@ -26,52 +26,52 @@ const (
 	consumerPendingBytes = 256 << 20
 )
 
-// Head returns the position of the last event, after catching up with any
-// other writer of the stream.
+// Head returns the position of the last event in the stream, including
+// events other writers appended.
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	if err := s.check(); err != nil {
 		return 0, err
 	}
-	head, _, err := s.sync(ctx)
-	return head, err
-}
-
-// sync catches up with the stream and returns the head and last sequence.
-func (s *Store) sync(ctx context.Context) (eventstore.Position, uint64, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if err := s.catchUpLocked(ctx); err != nil {
-		return 0, 0, err
+	last, err := s.streamLast(ctx)
+	if err != nil {
+		return 0, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	head, _ := s.state.Head()
-	return head, s.lastSeq, nil
-}
-
-// catchUp rebuilds the state at open.
-func (s *Store) catchUp(ctx context.Context) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	return s.catchUpLocked(ctx)
-}
-
-// catchUpLocked folds into the state every message past the last one known,
-// verifying positions, versions and the hash chain. Callers hold writeMu.
-func (s *Store) catchUpLocked(ctx context.Context) error {
-	infoCtx, cancel := context.WithTimeout(ctx, requestTimeout)
-	info, err := s.stream.Info(infoCtx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("jetstream: stream info: %w", err)
+	known, _ := s.state.Head()
+	knownSeq := s.lastSeq
+	s.mu.RUnlock()
+	if last <= knownSeq {
+		return known, nil
 	}
-	last := info.State.LastSeq
-	if last <= s.lastSeq {
-		return nil
+	b, err := s.get(ctx, newDecoder(), last)
+	if err != nil {
+		return 0, err
+	}
+	return b.header.first + eventstore.Position(b.header.count) - 1, nil
+}
+
+// streamLast asks the stream for its last sequence.
+func (s *Store) streamLast(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("jetstream: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// catchUp folds into the state every message past the last one known,
+// verifying positions, versions and the hash chain. Only open and the
+// committer call it: they are the only ones that change the state.
+func (s *Store) catchUp(ctx context.Context) error {
+	last, err := s.streamLast(ctx)
+	if err != nil || last <= s.lastSeq {
+		return err
 	}
 	return s.scan(ctx, s.lastSeq+1, last, func(b batch) error {
-		if b.header.writer == s.writer {
-			s.landed = b.header.batch
+		if b.header.writer == s.writer && s.landed != nil {
+			s.landed[b.header.batch] = true
 		}
 		if err := s.restore(b); err != nil {
 			return err
@@ -81,54 +81,6 @@ func (s *Store) catchUpLocked(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-// loadCache folds the cached messages into the state, then checks the last
-// one against the stream. A cache that fails is emptied, and the state
-// rebuilt from the stream alone.
-func (s *Store) loadCache(ctx context.Context) error {
-	if s.cfg.cacheDir == "" {
-		return nil
-	}
-	c, err := openCache(s.cfg.cacheDir)
-	if err != nil {
-		return err
-	}
-	s.cache = c
-	dec := newDecoder()
-	var lastPayload []byte
-	err = c.load(func(seq uint64, payload []byte) error {
-		events, h, err := dec.decode(nil, payload)
-		if err != nil {
-			return err
-		}
-		lastPayload = payload
-		return s.restore(batch{seq: seq, header: h, events: events})
-	})
-	if err == nil && lastPayload != nil {
-		err = s.matchesStream(ctx, c.lastSeq.Load(), lastPayload)
-	}
-	if err != nil {
-		s.mu.Lock()
-		s.state, s.lastSeq, s.firstPos, s.streams = eventstore.NewState(), 0, nil, make(map[string][]uint64)
-		s.mu.Unlock()
-		return c.reset()
-	}
-	return nil
-}
-
-// matchesStream checks a cached message against the stream's.
-func (s *Store) matchesStream(ctx context.Context, seq uint64, payload []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	m, err := s.stream.GetMsg(ctx, seq)
-	if err != nil {
-		return fmt.Errorf("jetstream: cache check at %d: %w", seq, err)
-	}
-	if !bytes.Equal(m.Data, payload) {
-		return fmt.Errorf("jetstream: cached message %d differs from the stream", seq)
-	}
-	return nil
 }
 
 func (s *Store) restore(b batch) error {
@@ -171,11 +123,15 @@ func (s *Store) Read(ctx context.Context, after eventstore.Position, fn func(eve
 	if err := s.check(); err != nil {
 		return err
 	}
-	head, last, err := s.sync(ctx)
-	if err != nil || after >= head {
+	last, err := s.streamLast(ctx)
+	if err != nil {
 		return err
 	}
-	return s.scan(ctx, s.seqOf(after+1), last, deliverAfter(&after, fn))
+	from := s.seqOf(after + 1)
+	if from > last {
+		return nil
+	}
+	return s.scan(ctx, from, last, deliverAfter(&after, fn))
 }
 
 // deliverAfter passes a batch's events past *after to fn, advancing *after,
@@ -204,9 +160,6 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position, fn fun
 	if err := s.check(); err != nil {
 		return err
 	}
-	if _, _, err := s.sync(ctx); err != nil {
-		return err
-	}
 	return s.scan(ctx, s.seqOf(after+1), 0, deliverAfter(&after, fn))
 }
 
@@ -215,24 +168,35 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]eventstore.Eve
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	if _, _, err := s.sync(ctx); err != nil {
+	last, err := s.streamLast(ctx)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	seqs := s.streams[stream]
 	seqs = seqs[:len(seqs):len(seqs)]
+	known := s.lastSeq
 	s.mu.RUnlock()
 	var out []eventstore.Event
+	keep := func(b batch) error {
+		for _, e := range b.events {
+			if e.Stream == stream {
+				out = append(out, e)
+			}
+		}
+		return nil
+	}
 	dec := newDecoder()
 	for _, seq := range seqs {
 		b, err := s.get(ctx, dec, seq)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range b.events {
-			if e.Stream == stream {
-				out = append(out, e)
-			}
+		keep(b)
+	}
+	if last > known { // appended by another writer since this store last caught up
+		if err := s.scan(ctx, known+1, last, keep); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -385,4 +349,52 @@ func decodeMsg(dec *decoder, m *nats.Msg) scanItem {
 		return scanItem{err: fmt.Errorf("jetstream: message %d: %w", meta.Sequence.Stream, err)}
 	}
 	return scanItem{batch: batch{seq: meta.Sequence.Stream, header: h, events: events, payload: m.Data}}
+}
+
+// loadCache folds the cached messages into the state, then checks the last
+// one against the stream. A cache that fails is emptied, and the state
+// rebuilt from the stream alone.
+func (s *Store) loadCache(ctx context.Context) error {
+	if s.cfg.cacheDir == "" {
+		return nil
+	}
+	c, err := openCache(s.cfg.cacheDir)
+	if err != nil {
+		return err
+	}
+	s.cache = c
+	dec := newDecoder()
+	var lastPayload []byte
+	err = c.load(func(seq uint64, payload []byte) error {
+		events, h, err := dec.decode(nil, payload)
+		if err != nil {
+			return err
+		}
+		lastPayload = payload
+		return s.restore(batch{seq: seq, header: h, events: events})
+	})
+	if err == nil && lastPayload != nil {
+		err = s.matchesStream(ctx, c.lastSeq.Load(), lastPayload)
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.state, s.lastSeq, s.firstPos, s.streams = eventstore.NewState(), 0, nil, make(map[string][]uint64)
+		s.mu.Unlock()
+		return c.reset()
+	}
+	return nil
+}
+
+// matchesStream checks a cached message against the stream's.
+func (s *Store) matchesStream(ctx context.Context, seq uint64, payload []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	m, err := s.stream.GetMsg(ctx, seq)
+	if err != nil {
+		return fmt.Errorf("jetstream: cache check at %d: %w", seq, err)
+	}
+	if !bytes.Equal(m.Data, payload) {
+		return fmt.Errorf("jetstream: cached message %d differs from the stream", seq)
+	}
+	return nil
 }
