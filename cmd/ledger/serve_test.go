@@ -259,3 +259,69 @@ func TestServeIdempotencyAcrossRestart(t *testing.T) {
 		t.Errorf("balance after restart and retry: got %v, want 95000.00", fund.body["balance"])
 	}
 }
+
+func TestServeSubscriptionDeliversAChange(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	person := seedCity(s)
+	req, err := http.NewRequest("GET", s.m.URL()+"/v1/subscribe?views=progress&region=610900", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+viewer)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
+		t.Fatalf("subscribe: got %d %q", resp.StatusCode, ct)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 4096)
+		var pending string
+		for {
+			n, err := resp.Body.Read(buf)
+			pending += string(buf[:n])
+			for {
+				i := bytes.IndexByte([]byte(pending), '\n')
+				if i < 0 {
+					break
+				}
+				lines <- pending[:i]
+				pending = pending[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	<-lines // the ": subscribed" comment: the subscription is in place
+	s.must(201, "POST", "/v1/placements", officer, map[string]any{"placement_id": "PL-1", "beneficiary_id": person,
+		"kind": "urban_job", "region_code": "610902", "date": "2017-04-01"})
+	for line := range lines {
+		data, ok := bytes.CutPrefix([]byte(line), []byte("data: "))
+		if !ok {
+			continue
+		}
+		var report struct {
+			Region     string `json:"region"`
+			Indicators []struct {
+				Indicator string `json:"indicator"`
+				Actual    string `json:"actual"`
+			} `json:"indicators"`
+		}
+		if err := json.Unmarshal(data, &report); err != nil {
+			t.Fatalf("event data: %v: %s", err, data)
+		}
+		for _, ind := range report.Indicators {
+			if report.Region == "610900" && ind.Indicator == "new_urban_jobs" && ind.Actual == "1" {
+				return
+			}
+		}
+	}
+	t.Fatal("no progress change with the placement arrived before the stream ended")
+}
