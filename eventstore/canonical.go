@@ -3,6 +3,7 @@ package eventstore
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"time"
 )
 
@@ -34,7 +35,10 @@ const canonicalTag = "hrss-ledger/event/v1"
 // encode to the same bytes. Anyone can recompute it from an exported event
 // (the audit does) without this package.
 func Canonical(e Event) []byte {
-	b := make([]byte, 0, canonicalSize(e))
+	return appendCanonical(make([]byte, 0, canonicalSize(e)), e)
+}
+
+func appendCanonical(b []byte, e Event) []byte {
 	b = append(b, canonicalTag...)
 	b = binary.BigEndian.AppendUint64(b, e.Position)
 	b = append(b, e.ID[:]...)
@@ -55,11 +59,26 @@ func Canonical(e Event) []byte {
 // when prev is the hash of the event before it. The first event of a log
 // chains from the all-zero hash.
 func ChainHash(prev [32]byte, e Event) [32]byte {
-	h := sha256.New()
-	h.Write(prev[:])
-	h.Write(Canonical(e))
+	var c chainer
+	return c.hash(prev, e)
+}
+
+// chainer computes ChainHash reusing its buffer and digest, for the loops
+// that hash every event of a log.
+type chainer struct {
+	buf    []byte
+	digest hash.Hash
+}
+
+func (c *chainer) hash(prev [32]byte, e Event) [32]byte {
+	if c.digest == nil {
+		c.digest = sha256.New()
+	}
+	c.digest.Reset()
+	c.buf = appendCanonical(append(c.buf[:0], prev[:]...), e)
+	c.digest.Write(c.buf)
 	var out [32]byte
-	h.Sum(out[:0])
+	c.digest.Sum(out[:0])
 	return out
 }
 

@@ -100,6 +100,7 @@ func CommitBytes(c Commit) int {
 // forever. Backends build it from their log at open (Restore) and extend it
 // through a Draft. It is not safe for concurrent use.
 type State struct {
+	chain    chainer
 	head     Position
 	hash     [32]byte
 	versions map[string]uint64
@@ -136,7 +137,7 @@ func (s *State) Restore(e Event) error {
 	if v := s.versions[e.Stream]; e.Version != v+1 {
 		return fmt.Errorf("%w: position %d: stream %q version %d after %d", ErrCorrupt, e.Position, e.Stream, e.Version, v)
 	}
-	if h := ChainHash(s.hash, e); h != e.Hash {
+	if h := s.chain.hash(s.hash, e); h != e.Hash {
 		return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, e.Position)
 	}
 	rec, seen := s.commands[e.Meta.CommandID]
@@ -234,7 +235,7 @@ func (d *Draft) add(c Commit) (Result, error) {
 		e.Version = d.version(e.Stream) + 1
 		e.Meta.Recorded = d.recorded
 		e.Meta.CommandID, e.Meta.Fingerprint = c.CommandID, c.Fingerprint
-		e.Hash = ChainHash(d.hash, e)
+		e.Hash = d.base.chain.hash(d.hash, e)
 		d.versions[e.Stream] = e.Version
 		d.head, d.hash = e.Position, e.Hash
 		d.events = append(d.events, e)
