@@ -218,7 +218,7 @@ func (s *Store) decide(group []*request, parent *eventstore.Draft) outcome {
 	}
 	out := outcome{draft: newDraft(), replies: make([]reply, len(group))}
 	if group[0].batch {
-		out.replies[0] = s.addBatch(out.draft, group[0])
+		out.draft, out.replies[0] = s.addBatch(out.draft, group[0])
 		if out.replies[0].err != nil {
 			out.draft = newDraft() // publish nothing of a refused batch
 		}
@@ -233,27 +233,29 @@ func (s *Store) decide(group []*request, parent *eventstore.Draft) outcome {
 
 // addBatch adds all commits of an AppendBatch to d, or reports why not. A
 // head the state has not reached may have been written by another writer:
-// the store catches up before it compares.
-func (s *Store) addBatch(d *eventstore.Draft, r *request) reply {
+// the store catches up before it compares, and then drafts on the caught-up
+// state. It returns the draft to publish: the one it filled, which is a new
+// one after a catch-up.
+func (s *Store) addBatch(d *eventstore.Draft, r *request) (*eventstore.Draft, reply) {
 	if head, _ := s.state.Head(); head < r.expectedHead {
 		s.stale = true
 		if err := s.catchUpIfStale(); err != nil {
-			return reply{err: fmt.Errorf("%w: %v", eventstore.ErrUnavailable, err)}
+			return d, reply{err: fmt.Errorf("%w: %v", eventstore.ErrUnavailable, err)}
 		}
 		d = s.state.Draft(time.Now())
 	}
 	if head, _ := s.state.Head(); head != r.expectedHead {
-		return reply{err: fmt.Errorf("head is %d: %w", head, eventstore.ErrConflict)}
+		return d, reply{err: fmt.Errorf("head is %d: %w", head, eventstore.ErrConflict)}
 	}
 	results := make([]eventstore.Result, len(r.commits))
 	for i, c := range r.commits {
 		res, err := d.Add(c)
 		if err != nil {
-			return reply{err: &eventstore.CommitError{Index: i, CommandID: c.CommandID, Err: err}}
+			return d, reply{err: &eventstore.CommitError{Index: i, CommandID: c.CommandID, Err: err}}
 		}
 		results[i] = res
 	}
-	return reply{results: results}
+	return d, reply{results: results}
 }
 
 // land waits for the oldest flight's acknowledgement (or, when wake is set,
