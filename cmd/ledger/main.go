@@ -7,6 +7,7 @@
 //	ledger verify  [--data DIR]
 //	ledger import  [--data DIR] --kind loans|subsidies|placements FILE.csv
 //	ledger forget  [--data DIR] --beneficiary ID
+//	ledger audit   verify-proof|export|verify-evidence|checkpoint ...
 package main
 
 import (
@@ -44,6 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"verify": runVerify,
 		"import": runImport,
 		"forget": runForget,
+		"audit":  runAudit,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -73,6 +75,7 @@ commands:
   verify   check the whole log: hash chain, double entry, invariants
   import   load a CSV file through the same rules as the API
   forget   destroy a person's key: their identity becomes unrecoverable
+  audit    checkpoints, proofs and evidence packages an auditor verifies offline
 
 run 'ledger <command> -h' for its flags`
 

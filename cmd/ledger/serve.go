@@ -68,6 +68,7 @@ type Main struct {
 	writer     *writer.Writer
 	views      *projections.Projector
 	vault      *vault.Vault
+	audit      *auditService
 	listener   net.Listener
 	http       *http.Server
 	tokens     []tokenLine // printed on start when generated
@@ -104,6 +105,9 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	if m.writer, err = writer.Open(openCtx, m.store); err != nil {
+		return err
+	}
+	if m.audit, err = openAudit(openCtx, m.cfg.DataDir, m.store, m.writer); err != nil {
 		return err
 	}
 	if err := m.startViews(); err != nil {
@@ -158,6 +162,7 @@ func (m *Main) listen() error {
 		Tokens:   tokens,
 		Personal: m.vault,
 		Log:      m.store,
+		Audit:    m.audit.api(),
 	})
 	m.listener, err = net.Listen("tcp", m.cfg.Listen)
 	if err != nil {
@@ -236,6 +241,7 @@ func (m *Main) printWelcome(w io.Writer) {
 func (m *Main) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.http.Serve(m.listener) }()
+	go m.audit.run(ctx)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)
@@ -246,7 +252,8 @@ func (m *Main) Run(ctx context.Context) error {
 	slog.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	return m.http.Shutdown(shutdownCtx)
+	err := m.http.Shutdown(shutdownCtx)
+	return errors.Join(err, m.audit.shutdown(shutdownCtx))
 }
 
 // Close releases everything Open acquired, in reverse order.
@@ -257,6 +264,9 @@ func (m *Main) Close() error {
 	}
 	if m.writer != nil {
 		errs = append(errs, m.writer.Close())
+	}
+	if m.audit != nil {
+		m.audit.close()
 	}
 	if m.stopViews != nil {
 		m.stopViews()

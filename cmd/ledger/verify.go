@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,15 +32,20 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("verify")
 	var sf storeFlags
 	sf.register(fs)
+	keyFile := fs.String("key", "", "the deployment's audit.pub, to check checkpoint signatures (default: DIR/audit.pub when present)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	pub, err := verifyKey(*keyFile, sf.dataDir)
+	if err != nil {
+		return err
 	}
 	store, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	report, err := verifyLog(ctx, store)
+	report, err := verifyLog(ctx, store, pub)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if encErr := enc.Encode(report); encErr != nil {
@@ -51,13 +57,13 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 // verifyLog checks the hash chain and the Merkle checkpoints, then replays
 // every event through the domain's evolve (whose assertions re-check the
 // invariants) and the double-entry postings.
-func verifyLog(ctx context.Context, store eventstore.Store) (verifyReport, error) {
+func verifyLog(ctx context.Context, store eventstore.Store, pub ed25519.PublicKey) (verifyReport, error) {
 	head, err := store.Head(ctx)
 	if err != nil {
 		return verifyReport{}, err
 	}
 	bar := newProgressBar(int64(head), "verifying")
-	chain, _, err := audit.VerifyLog(ctx, store, audit.VerifyOptions{Progress: func(p eventstore.Position) {
+	chain, _, err := audit.VerifyLog(ctx, store, audit.VerifyOptions{PublicKey: pub, Progress: func(p eventstore.Position) {
 		if p%4096 == 0 {
 			bar.Set(int64(p))
 		}
