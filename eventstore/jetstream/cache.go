@@ -225,3 +225,22 @@ func (c *cache) scan(from, last uint64, fn func(seq uint64, payload []byte) erro
 	}
 	return nil
 }
+
+// read returns one cached message's payload.
+func (c *cache) read(seq uint64) ([]byte, error) {
+	c.mu.RLock()
+	start, end := c.offsets[seq-1], c.size
+	if int(seq) < len(c.offsets) {
+		end = c.offsets[seq]
+	}
+	c.mu.RUnlock()
+	r := bufio.NewReaderSize(io.NewSectionReader(c.file, start, end-start), int(min(end-start, cacheReadBufferLen)))
+	got, payload, _, err := readRecord(r)
+	if err == nil && got != seq {
+		err = fmt.Errorf("cache holds %d where %d belongs", got, seq)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: cache read %d: %w", seq, err)
+	}
+	return payload, nil
+}

@@ -202,19 +202,31 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]eventstore.Eve
 	return out, nil
 }
 
-// get fetches and decodes one message by direct get.
+// get fetches and decodes one message, from the cache if it has it, else
+// by direct get.
 func (s *Store) get(ctx context.Context, dec *decoder, seq uint64) (batch, error) {
+	data, err := s.fetch(ctx, seq)
+	if err != nil {
+		return batch{}, err
+	}
+	events, h, err := dec.decode(nil, data)
+	if err != nil {
+		return batch{}, fmt.Errorf("jetstream: message %d: %w", seq, err)
+	}
+	return batch{seq: seq, header: h, events: events, payload: data}, nil
+}
+
+func (s *Store) fetch(ctx context.Context, seq uint64) ([]byte, error) {
+	if s.cache != nil && seq <= s.cache.lastSeq.Load() {
+		return s.cache.read(seq)
+	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	m, err := s.stream.GetMsg(ctx, seq)
 	if err != nil {
-		return batch{}, fmt.Errorf("jetstream: get message %d: %w", seq, err)
+		return nil, fmt.Errorf("jetstream: get message %d: %w", seq, err)
 	}
-	events, h, err := dec.decode(nil, m.Data)
-	if err != nil {
-		return batch{}, fmt.Errorf("jetstream: message %d: %w", seq, err)
-	}
-	return batch{seq: seq, header: h, events: events, payload: m.Data}, nil
+	return m.Data, nil
 }
 
 // scan calls fn with each message from sequence `from` to `last` in order,
