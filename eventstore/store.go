@@ -110,7 +110,10 @@ var (
 	// alter events (retention limits, deletes allowed); the ledger refuses to run on it.
 	ErrUnsafeStream = errors.New("eventstore: stream configuration can lose events")
 	// ErrUnavailable: the backend cannot durably accept writes now (disk full,
-	// no quorum, read-only); nothing was appended.
+	// no quorum, read-only); nothing was appended. When the backend lost the
+	// answer to a write and could not learn its fate in time, the error says
+	// "outcome unknown": retrying with the same CommandID then answers with
+	// the first Result (Duplicate) if it had landed.
 	ErrUnavailable = errors.New("eventstore: unavailable")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("eventstore: closed")
