@@ -20,6 +20,20 @@
 // plus the index from message sequence to first position. It rebuilds all of
 // it at open by reading the log and verifying the hash chain.
 //
+// Appends are group-committed by one goroutine (committer.go): it takes
+// every Append already queued, waits up to groupLinger for the callers of
+// the previous batch to come back, decides the commits against its state
+// (a commit failing its expectation is refused alone), publishes one
+// message and answers each caller after the acknowledgement. One batch is
+// in flight at a time: the server fsyncs each message on its own, so two in
+// flight only halve the batches.
+//
+// Reads (Read, Subscribe, ReadStream) never wait for the committer. They
+// read from a local cache of the log (cache.go: one append-only file,
+// verified through the hash chain at open) and, past it, from the stream
+// through direct gets or an ordered consumer, decoding on one goroutine and
+// delivering on the caller's.
+//
 // # Durability
 //
 // An append is acknowledged only after JetStream acknowledged the message,
