@@ -53,7 +53,11 @@ func problemFor(err error) *Problem {
 		if !ok {
 			status = http.StatusUnprocessableEntity
 		}
-		return &Problem{Status: status, Title: http.StatusText(status), Detail: de.Error(), Field: de.Field}
+		detail := de.Rule.Error()
+		if de.Detail != "" {
+			detail += " (" + de.Detail + ")"
+		}
+		return &Problem{Status: status, Title: http.StatusText(status), Detail: detail, Field: de.Field}
 	}
 	switch {
 	case errors.Is(err, eventstore.ErrIdempotencyMismatch):

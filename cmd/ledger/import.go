@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,12 +93,15 @@ type rowRefusal struct {
 // from the file's content and the row, so a re-import appends nothing.
 func importFile(ctx context.Context, w *writer.Writer, kind, actor string, raw []byte, stdout io.Writer) error {
 	reqs, refusals := parseImport(kind, actor, raw)
-	if len(refusals) == 0 {
+	if len(reqs.requests) > 0 {
+		// The rows that parsed are decided too, so that one report lists
+		// every refused row, not only the first kind of fault.
 		trial, err := w.DryRun(ctx, reqs.requests)
 		if err != nil {
 			return err
 		}
-		refusals = trialRefusals(reqs.rows, trial)
+		refusals = append(refusals, trialRefusals(reqs.rows, trial)...)
+		slices.SortStableFunc(refusals, func(a, b rowRefusal) int { return a.Row - b.Row })
 	}
 	if len(refusals) > 0 {
 		writeRefusals(stdout, refusals)
