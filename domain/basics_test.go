@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hrss-ledger/ledger/domain"
 )
@@ -213,6 +214,12 @@ func lifeEvents(t testing.TB) []domain.Event {
 		domain.ReportStatistic{RegionCode: "610900", Year: 2017, Indicator: domain.RegisteredUnemploymentRate, Value: yuan("3.20"), Date: d("2017-12-31")},
 		domain.SetLoanPolicy{LoanPolicy: domain.LoanPolicy{EffectiveFrom: d("2021-01-01"), IndividualMax: yuan("300000"), PartnerShare: yuan("1.1"), EnterpriseMax: yuan("3000000")}},
 		checkpointAt(1, testRoot, "2017-03-01"),
+		domain.RequestApproval{RequestID: "A1", Maker: "officer-wang", Command: pay("PAY2", "POST", "P1", "ES", "800", "2017-07-01")},
+		domain.ApproveRequest{RequestID: "A1", Approver: "approver-li", Reason: "核对无误"},
+		domain.RequestApproval{RequestID: "A2", Maker: "officer-wang", Command: reverse("PAY2", "100", "2017-07-02")},
+		domain.RejectRequest{RequestID: "A2", Approver: "approver-li", Reason: "依据不足"},
+		domain.RecordRead{Reader: "auditor-zhao", Role: "auditor", Path: "/v1/history", Query: "account=beneficiary:P1",
+			Subject: "beneficiary:P1", Time: time.Date(2017, 7, 3, 9, 0, 0, 0, time.UTC)},
 	)
 	var all []domain.Event
 	for _, c := range commands {

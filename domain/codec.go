@@ -33,6 +33,10 @@ var decoders = map[string]func([]byte) (Event, error){
 	TypeStatisticReported:     decodeAs[StatisticReported],
 	TypeLoanPolicySet:         decodeAs[LoanPolicySet],
 	TypeCheckpointRecorded:    decodeAs[CheckpointRecorded],
+	TypeApprovalRequested:     decodeAs[ApprovalRequested],
+	TypeApprovalGranted:       decodeAs[ApprovalGranted],
+	TypeApprovalRejected:      decodeAs[ApprovalRejected],
+	TypeReadAudited:           decodeAs[ReadAudited],
 }
 
 // EventTypes returns every wire name the codec knows, for documentation and

@@ -107,6 +107,22 @@ func (l *Ledger) decideRest(cmd Command) ([]Event, *Error) {
 	case RecordCheckpoint:
 		return single(l.decideRecordCheckpoint(c))
 	default:
+		return l.decideOversight(cmd)
+	}
+}
+
+// decideOversight decides the commands of maker-checker and audited reads.
+func (l *Ledger) decideOversight(cmd Command) ([]Event, *Error) {
+	switch c := cmd.(type) {
+	case RequestApproval:
+		return l.decideRequestApproval(c)
+	case ApproveRequest:
+		return l.decideApproveRequest(c)
+	case RejectRequest:
+		return single(l.decideRejectRequest(c))
+	case RecordRead:
+		return single(l.decideRecordRead(c))
+	default:
 		panic(unknownCommand(cmd))
 	}
 }

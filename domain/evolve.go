@@ -48,6 +48,10 @@ func (l *Ledger) Evolve(e Event) {
 		l.policies.set(e.EffectiveFrom, e.LoanPolicy)
 	case CheckpointRecorded:
 		l.evolveCheckpoint(e)
+	case ApprovalRequested, ApprovalGranted, ApprovalRejected:
+		l.evolveApproval(e)
+	case ReadAudited:
+		// A read changes nothing the rules look at.
 	default:
 		panic(unknownEvent(e))
 	}

@@ -43,6 +43,9 @@ func Snapshot(l *Ledger) string {
 	dumpBy(&b, "policy", &l.policies, Date.String, func(p LoanPolicy) string {
 		return fmt.Sprintf("%s|%s|%s|%s", p.IndividualMax, p.PartnershipMax, p.PartnerShare, p.EnterpriseMax)
 	})
+	dump(&b, "approval", &l.approvals, func(a approval) string {
+		return fmt.Sprintf("%s|%s|%s|%t", a.requested.Maker, a.requested.CommandType, a.requested.Command, a.decided)
+	})
 	return b.String()
 }
 

@@ -23,6 +23,7 @@ type Ledger struct {
 	statistics    table[statisticKey, StatisticReported]
 	policies      table[Date, LoanPolicy]
 	checkpoint    table[struct{}, CheckpointRecorded] // the last one recorded
+	approvals     table[string, approval]             // maker-checker requests
 	marked        bool
 }
 
@@ -110,6 +111,7 @@ func NewLedger() *Ledger {
 		statistics:    newTable[statisticKey, StatisticReported](),
 		policies:      newTable[Date, LoanPolicy](),
 		checkpoint:    newTable[struct{}, CheckpointRecorded](),
+		approvals:     newTable[string, approval](),
 	}
 	for _, p := range DefaultLoanPolicies() {
 		l.policies.set(p.EffectiveFrom, p)
@@ -119,7 +121,7 @@ func NewLedger() *Ledger {
 
 func (l *Ledger) tables() []journaled {
 	return []journaled{&l.regions, &l.funds, &l.beneficiaries, &l.programs, &l.payments, &l.usage,
-		&l.loans, &l.placements, &l.trainings, &l.targets, &l.statistics, &l.policies, &l.checkpoint}
+		&l.loans, &l.placements, &l.trainings, &l.targets, &l.statistics, &l.policies, &l.checkpoint, &l.approvals}
 }
 
 // Mark records the current state as the one Rollback returns to, and starts

@@ -63,7 +63,8 @@ func Postings(e Event) []Posting {
 		}
 	case RegionDefined, FundOpened, BeneficiaryRegistered, CategoryCertified, ProgramDefined,
 		LoanDefaulted, LoanClosed, PlacementRecorded, PlacementEnded, PlacementReversed,
-		TrainingRecorded, TargetSet, StatisticReported, LoanPolicySet, CheckpointRecorded:
+		TrainingRecorded, TargetSet, StatisticReported, LoanPolicySet, CheckpointRecorded,
+		ApprovalRequested, ApprovalGranted, ApprovalRejected, ReadAudited:
 		return nil
 	default:
 		panic(unknownEvent(e))
