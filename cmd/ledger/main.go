@@ -8,6 +8,7 @@
 //	ledger import  [--data DIR] --kind loans|subsidies|placements FILE.csv
 //	ledger forget  [--data DIR] --beneficiary ID
 //	ledger audit   verify-proof|export|verify-evidence|checkpoint ...
+//	ledger loadgen --url URL --token TOKEN --audit-token TOKEN [--clients N] [--rate R] [--duration D] [--count C]
 package main
 
 import (
@@ -40,12 +41,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	commands := map[string]func(context.Context, []string, io.Writer) error{
-		"serve":  runServe,
-		"replay": runReplay,
-		"verify": runVerify,
-		"import": runImport,
-		"forget": runForget,
-		"audit":  runAudit,
+		"serve":   runServe,
+		"replay":  runReplay,
+		"verify":  runVerify,
+		"import":  runImport,
+		"forget":  runForget,
+		"audit":   runAudit,
+		"loadgen": runLoadgen,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -76,6 +78,7 @@ commands:
   import   load a CSV file through the same rules as the API
   forget   destroy a person's key: their identity becomes unrecoverable
   audit    checkpoints, proofs and evidence packages an auditor verifies offline
+  loadgen  drive a local server with a realistic mix and check the log after
 
 run 'ledger <command> -h' for its flags`
 
