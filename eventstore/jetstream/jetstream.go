@@ -374,3 +374,8 @@ func (s *Store) ClientURL() string {
 	}
 	return s.srv.ClientURL()
 }
+
+// Conn returns the store's NATS connection, for publishing on other
+// subjects (the views' live updates) over the same connection. The caller
+// must not close it: Close does.
+func (s *Store) Conn() *nats.Conn { return s.nc }
