@@ -16,17 +16,21 @@ type envelope struct {
 	ID   uuid.UUID
 	Type string
 	Hash [32]byte
+	Day  day // the business date
 }
 
 // apply folds one decoded event into the state. The caller guarantees that
 // positions arrive in increasing order and each exactly once.
 func (s *state) apply(env envelope, ev domain.Event) {
-	d := dayOf(ev.BusinessDate())
+	d := env.Day
 	s.Pos, s.Hash = env.Pos, env.Hash
 	if d > s.LastDay {
 		s.LastDay = d
 	}
 	s.Events = append(s.Events, eventInfo{Pos: env.Pos, ID: env.ID, Day: d, Type: s.internType(env.Type)})
+	if ev == nil {
+		return // a kind of event no view reads
+	}
 	s.post(env.Pos, d, ev)
 	switch e := ev.(type) {
 	case domain.RegionDefined:

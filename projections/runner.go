@@ -24,8 +24,17 @@ type decoded struct {
 }
 
 func decode(e *eventstore.Event) decoded {
-	ev, err := domain.Decode(e.Type, e.Data)
-	return decoded{env: envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Hash: e.Hash}, ev: ev, err: err}
+	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Hash: e.Hash, Day: minDay}
+	ev, err := leanDecode(e.Type, e.Data)
+	switch {
+	case err != nil:
+	case ev != nil:
+		env.Day = dayOf(ev.BusinessDate())
+	case e.Meta.BusinessDate != "":
+		// An event no view reads keeps the envelope's date for its history entry.
+		env.Day, err = parseDay(e.Meta.BusinessDate)
+	}
+	return decoded{env: env, ev: ev, err: err}
 }
 
 // decodeJob is a batch of events decoded by a worker and applied, in log

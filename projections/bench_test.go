@@ -1,0 +1,205 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/jetstream"
+)
+
+// benchEvents is the size of the benchmarks' log.
+const benchEvents = 1_000_000
+
+// benchWriters append the benchmark log concurrently, one command per
+// Append, as a busy server's clients would (the store group-commits them).
+const benchWriters = 64
+
+// benchLog is the benchmark log, built once and cached under the temp dir
+// (it survives runs: building it takes a while).
+var benchLog struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func benchLogDir(b *testing.B) string {
+	benchLog.once.Do(func() {
+		benchLog.dir = filepath.Join(os.TempDir(), fmt.Sprintf("ledger-projections-bench-%d-v1", benchEvents))
+		if _, err := os.Stat(filepath.Join(benchLog.dir, "complete")); err == nil {
+			return
+		}
+		os.RemoveAll(benchLog.dir)
+		benchLog.err = buildBenchLog(benchLog.dir)
+		if benchLog.err == nil {
+			benchLog.err = os.WriteFile(filepath.Join(benchLog.dir, "complete"), nil, 0o644)
+		}
+	})
+	if benchLog.err != nil {
+		b.Fatal(benchLog.err)
+	}
+	return benchLog.dir
+}
+
+func buildBenchLog(dir string) error {
+	s, err := jetstream.OpenEmbedded(context.Background(), filepath.Join(dir, "log"))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	work := make(chan eventstore.Commit, benchWriters)
+	errs := make(chan error, benchWriters)
+	var wg sync.WaitGroup
+	for range benchWriters {
+		wg.Go(func() {
+			for c := range work {
+				if _, err := s.Append(context.Background(), c); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	seq := 0
+	generateLog(benchEvents, 1, func(evs []domain.Event) {
+		seq++
+		work <- commit(seq, evs...)
+	})
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func openBenchLog(b *testing.B) *jetstream.Store {
+	dir := benchLogDir(b)
+	s, err := jetstream.OpenEmbedded(context.Background(), filepath.Join(dir, "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkRawRead reads the benchmark log through Store.Read with no
+// projection work: the ceiling BenchmarkRebuildAll is measured against.
+func BenchmarkRawRead(b *testing.B) {
+	s := openBenchLog(b)
+	events := 0
+	start := time.Now()
+	for b.Loop() {
+		n := 0
+		if err := s.Read(context.Background(), 0, func(eventstore.Event) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		events += n
+	}
+	b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkRebuildAll rebuilds every view from position 0 of the benchmark log.
+func BenchmarkRebuildAll(b *testing.B) {
+	s := openBenchLog(b)
+	events := 0
+	var heap uint64
+	start := time.Now()
+	for b.Loop() {
+		p, err := New(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.CatchUp(context.Background(), s); err != nil {
+			b.Fatal(err)
+		}
+		events += len(p.s.Events)
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = max(heap, ms.HeapAlloc)
+		runtime.KeepAlive(p)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
+}
+
+// benchViews is the views of the benchmark log, built once for the query benchmarks.
+var benchViews struct {
+	once sync.Once
+	p    *Projector
+}
+
+func views(b *testing.B) *Projector {
+	s := openBenchLog(b)
+	benchViews.once.Do(func() { benchViews.p = project(b, s) })
+	return benchViews.p
+}
+
+// benchQuery measures one query's latency and reports its p99.
+func benchQuery(b *testing.B, query func(i int) error) {
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		t := time.Now()
+		if err := query(i); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t))
+		i++
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+func BenchmarkQueryProgress(b *testing.B) {
+	p := views(b)
+	benchQuery(b, func(i int) error {
+		_, err := p.Progress("610900", 2017+i%genYears, "", "")
+		return err
+	})
+}
+
+func BenchmarkQueryProgressAsOf(b *testing.B) {
+	p := views(b)
+	benchQuery(b, func(i int) error {
+		_, err := p.Progress("610000", 2019, "", fmt.Sprintf("2019-%02d-15", 1+i%12))
+		return err
+	})
+}
+
+func BenchmarkQueryPortfolio(b *testing.B) {
+	p := views(b)
+	benchQuery(b, func(i int) error {
+		_, err := p.Portfolio("610900", 2017+i%genYears, "")
+		return err
+	})
+}
+
+func BenchmarkQueryFundBalance(b *testing.B) {
+	p := views(b)
+	benchQuery(b, func(i int) error {
+		_, err := p.Fund("EMP", fmt.Sprintf("2020-%02d-01", 1+i%12))
+		return err
+	})
+}
+
+func BenchmarkQueryBeneficiaryHistory(b *testing.B) {
+	p := views(b)
+	benchQuery(b, func(i int) error {
+		_, err := p.History(fmt.Sprintf("beneficiary:B%d", 1000+i%5000), "", "")
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+}
