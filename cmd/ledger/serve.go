@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/hrss-ledger/ledger/api"
 	"github.com/hrss-ledger/ledger/api/vault"
 	"github.com/hrss-ledger/ledger/eventstore"
@@ -36,6 +38,7 @@ type Config struct {
 	Listen     string
 	TokensFile string
 	NATSURL    string
+	Replicas   int // replicas of the stream when the ledger creates it on an external cluster (0: 1)
 	KurrentURL string
 	Demo       bool
 }
@@ -47,6 +50,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
 	fs.StringVar(&cfg.TokensFile, "tokens", envOr("LEDGER_TOKENS_FILE", ""), "tokens file: one `ROLE TOKEN [NAME]` per line")
 	fs.StringVar(&cfg.NATSURL, "nats", "", "external NATS server or cluster URL(s), comma-separated (default: embedded)")
+	fs.IntVar(&cfg.Replicas, "replicas", 1, "with --nats: replicas of the stream when the ledger creates it (3 on a three-node cluster)")
 	fs.StringVar(&cfg.KurrentURL, "kurrentdb", "", "KurrentDB connection string (instead of NATS)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "load the demo city once")
 	if err := fs.Parse(args); err != nil {
@@ -127,7 +131,10 @@ func openStore(ctx context.Context, cfg Config) (eventstore.Store, error) {
 	case cfg.KurrentURL != "":
 		return kurrentdb.Open(ctx, kurrentdb.Config{URL: cfg.KurrentURL})
 	case cfg.NATSURL != "":
-		return jetstream.Connect(ctx, cfg.NATSURL)
+		// Reconnect for ever: on a cluster a node's loss moves the
+		// connection to another node, however long the outage lasts.
+		return jetstream.Connect(ctx, cfg.NATSURL, jetstream.WithReplicas(max(cfg.Replicas, 1)),
+			jetstream.WithNATSOptions(nats.MaxReconnects(-1), nats.Name("ledger serve")))
 	default:
 		return jetstream.OpenEmbedded(ctx, filepath.Join(cfg.DataDir, "nats"))
 	}
@@ -136,7 +143,12 @@ func openStore(ctx context.Context, cfg Config) (eventstore.Store, error) {
 // startViews rebuilds the views (from their snapshot and the log) and keeps
 // them live from a subscription.
 func (m *Main) startViews() error {
-	views, err := projections.New(projections.Config{Dir: filepath.Join(m.cfg.DataDir, "views")})
+	publisher, latest, err := viewPublication(context.Background(), m.store)
+	if err != nil {
+		return err
+	}
+	views, err := projections.New(projections.Config{Dir: filepath.Join(m.cfg.DataDir, "views"),
+		Publisher: publisher, Latest: latest})
 	if err != nil {
 		return err
 	}

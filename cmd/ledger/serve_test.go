@@ -10,6 +10,11 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	natsstore "github.com/hrss-ledger/ledger/eventstore/jetstream"
 )
 
 // testServer is a real `ledger serve` on the embedded store, on port 0.
@@ -324,4 +329,45 @@ func TestServeSubscriptionDeliversAChange(t *testing.T) {
 		}
 	}
 	t.Fatal("no progress change with the placement arrived before the stream ended")
+}
+
+func TestServePublishesViewsOnNATS(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	nc := s.m.store.(*natsstore.Store).Conn()
+	changes := make(chan *nats.Msg, 64)
+	sub, err := nc.ChanSubscribe("ledger.views.progress.>", changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	person := seedCity(s)
+	s.must(201, "POST", "/v1/placements", officer, map[string]any{"placement_id": "PL-9", "beneficiary_id": person,
+		"kind": "urban_job", "region_code": "610902", "date": "2017-04-01"})
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case msg := <-changes:
+			if msg.Subject != "ledger.views.progress.610900" || !bytes.Contains(msg.Data, []byte(`"actual":"1"`)) {
+				continue
+			}
+			js, err := jetstream.New(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kv, err := js.KeyValue(context.Background(), viewsBucket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entry, err := kv.Get(context.Background(), "progress.610900.2017")
+			if err != nil {
+				t.Fatalf("latest value for a late joiner: %v", err)
+			}
+			if !bytes.Contains(entry.Value(), []byte(`"new_urban_jobs"`)) {
+				t.Errorf("latest value: %s", entry.Value())
+			}
+			return
+		case <-deadline:
+			t.Fatal("no progress change for 610900 published on NATS")
+		}
+	}
 }
