@@ -205,7 +205,7 @@ type regionEntry struct {
 // regionList is the answer of GET /v1/regions.
 type regionList struct {
 	Regions []regionEntry `json:"regions"`
-	// Years are the calendar years of the events' business dates, oldest first.
+	// Years are the calendar years with targets or recorded activity, oldest first.
 	Years []int `json:"years"`
 }
 
@@ -248,8 +248,13 @@ func (s *Server) catalog(ctx context.Context) (*catalog, error) {
 	return c, nil
 }
 
+// activityPrefixes are the event types whose business year is a year a
+// progress screen can show: registering a person or opening a fund today
+// does not make this year one with figures.
+var activityPrefixes = []string{"placement.", "training.", "loan.", "subsidy.", "target.", "statistic."}
+
 func (c *catalog) add(e eventstore.Event) {
-	if len(e.Meta.BusinessDate) >= 4 {
+	if slices.ContainsFunc(activityPrefixes, func(p string) bool { return strings.HasPrefix(e.Type, p) }) {
 		if d, err := domain.ParseDate(e.Meta.BusinessDate); err == nil {
 			c.years[d.Year()] = true
 		}

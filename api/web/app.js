@@ -259,7 +259,7 @@ async function drill(view, figure, region, label) {
   table($('drill-table'), [T('col.position'), T('col.date'), T('col.type'), T('col.value')],
     d.events.map(e => el('tr', {},
       el('td', { class: 'num', text: String(e.position) }), el('td', { text: I18N.date(e.date) }),
-      el('td', { text: e.type }), el('td', { class: 'num', text: isMoney ? I18N.money(e.amount) : e.amount }))));
+      el('td', { text: typeName(e.type), title: e.type }), el('td', { class: 'num', text: isMoney ? I18N.money(e.amount) : e.amount }))));
   $('drill').showModal();
 }
 
@@ -380,6 +380,16 @@ function updateFund(f) {
 
 // ---------- history ----------
 
+// HISTORY_ROWS is how many of an account's latest movements the page shows.
+const HISTORY_ROWS = 500;
+
+// typeName labels an event type such as "subsidy.paid.v1" for the reader.
+function typeName(type) {
+  const key = 'type.' + type.replace(/\.v\d+$/, '');
+  const label = T(key);
+  return label === key ? type : label;
+}
+
 function historyPath() {
   const account = $('history-kind').value + ':' + $('history-id').value.trim();
   return '/v1/history?' + query({ account, from: $('history-from').value, to: $('history-to').value });
@@ -395,12 +405,17 @@ function renderHistory() {
   const h = state.history;
   if (!h) return;
   $('history-title').textContent = h.account + ' · ' + T('history.balance', I18N.money(h.balance));
+  // A busy fund has thousands of movements: the page shows the latest ones
+  // and the CSV download has them all.
+  const shown = h.entries.slice(-HISTORY_ROWS);
+  $('history-note').textContent = shown.length < h.entries.length
+    ? T('history.partial', I18N.count(String(shown.length)), I18N.count(String(h.entries.length))) : '';
   table($('history'), [T('col.date'), T('col.type'), T('col.amount'), T('col.counterparty'), T('col.document'), T('col.balance_after')],
-    h.entries.map(e => el('tr', {},
-      el('td', { text: I18N.date(e.date) }), el('td', { text: e.type }),
+    shown.map(e => el('tr', {},
+      el('td', { class: 'nowrap', text: I18N.date(e.date) }), el('td', { class: 'nowrap', text: typeName(e.type), title: e.type }),
       el('td', { class: 'num' + (e.amount.startsWith('-') ? ' neg' : ''), text: I18N.money(e.amount) }),
-      el('td', { text: e.counterparty }), el('td', { text: e.document }),
-      el('td', { class: 'num strong', text: I18N.money(e.balance_after) }))));
+      el('td', { class: 'clip', text: e.counterparty, title: e.counterparty }), el('td', { class: 'clip', text: e.document, title: e.document }),
+      el('td', { class: 'num strong', 'data-balance-after': e.balance_after, text: I18N.money(e.balance_after) }))));
 }
 
 function openHistory(kind, id) {
