@@ -221,12 +221,19 @@ func (s *state) under(n, a int32) bool {
 
 // regionYear returns the progress figures of a node and a year.
 func (s *state) regionYear(n int32, year int) *regionYear {
+	r := &s.Regions[n]
+	for _, ref := range r.years {
+		if ref.year == int32(year) {
+			return ref.ry
+		}
+	}
 	k := nodeYear{Node: n, Year: int32(year)}
 	ry := s.Years[k]
 	if ry == nil {
 		ry = &regionYear{}
 		s.Years[k] = ry
 	}
+	r.years = append(r.years, yearRef{year: int32(year), ry: ry})
 	return ry
 }
 
@@ -344,11 +351,10 @@ func (s *state) recordPlacement(pos uint64, d day, person, regionCode, id string
 	n := s.node(regionCode)
 	p := s.person(person)
 	year := d.year()
+	hash := idHash(id)
 	for _, ind := range inds {
 		key := personKey{Person: p, Year: int32(year), Ind: indicatorIdx[ind]}
-		s.recount(key, n, d, func(cs []cover) []cover {
-			return append(cs, cover{Node: n, From: d, To: maxDay, Pos: pos, Placement: id})
-		})
+		s.addCover(key, cover{Node: n, From: d, To: maxDay, Pos: pos, Placement: hash})
 	}
 }
 
@@ -357,13 +363,14 @@ func (s *state) reversePlacement(d day, e domain.PlacementReversed) {
 	n := s.node(e.RegionCode)
 	p := s.person(e.BeneficiaryID)
 	year := e.PlacementDate.Year()
+	id := idHash(e.PlacementID)
 	for _, ind := range e.Indicators {
 		key := personKey{Person: p, Year: int32(year), Ind: indicatorIdx[ind]}
 		s.recount(key, n, d, func(cs []cover) []cover {
 			for i := range cs {
 				// The earliest reversal wins: a replay up to any date after
 				// it sees the placement reversed.
-				if cs[i].Placement == e.PlacementID && d < cs[i].To {
+				if cs[i].Placement == id && d < cs[i].To {
 					cs[i].To = d
 				}
 			}
@@ -380,19 +387,82 @@ func (s *state) recount(key personKey, n int32, d day, change func([]cover) []co
 	before := slices.Clone(old)
 	after := change(old)
 	s.Covers[key] = after
-	ind := domain.Indicators[key.Ind]
+	s.moveCounts(key, n, before, after)
+}
+
+// addCover counts one more placement (or training) of a person.
+func (s *state) addCover(key personKey, c cover) {
+	after := append(s.Covers[key], c)
+	s.Covers[key] = after
 	year := int(key.Year)
-	if len(before) == 0 && len(after) == 1 {
+	switch {
+	case len(after) == 1:
 		// The common case: a person's first placement for this indicator and year.
-		s.addActual(n, year, ind, after[0].From, 1)
-		return
+		s.addActual(c.Node, year, domain.Indicators[key.Ind], c.From, 1)
+	case allOpen(after):
+		s.recountOpen(after, c.Node, year, key.Ind)
+	default:
+		s.moveCounts(key, c.Node, after[:len(after)-1], after)
 	}
+}
+
+// moveCounts applies, under n and each ancestor, the difference between the
+// person's counting before and after a change.
+func (s *state) moveCounts(key personKey, n int32, before, after []cover) {
+	year := int(key.Year)
 	for a := n; a >= 0; a = s.Regions[a].Parent {
 		for _, st := range diffSteps(s.steps(before, a), s.steps(after, a)) {
 			s.regionYear(a, year).Actual[key.Ind].add1(st.day, st.delta)
 		}
 		s.dirty.mark(viewProgress, s.Regions[a].Code, year)
 	}
+}
+
+// allOpen reports whether no cover has been reversed.
+func allOpen(cs []cover) bool {
+	for _, c := range cs {
+		if c.To != maxDay {
+			return false
+		}
+	}
+	return true
+}
+
+// recountOpen handles one more placement of a person none of whose
+// placements was reversed: under each ancestor the person counts from the
+// earliest placement under it, so only an earlier start moves the count.
+func (s *state) recountOpen(cs []cover, n int32, year int, ind uint8) {
+	added := cs[len(cs)-1]
+	for a := n; a >= 0; a = s.Regions[a].Parent {
+		first, any := maxDay, false
+		for _, c := range cs[:len(cs)-1] {
+			if c.From < first && s.under(c.Node, a) {
+				first, any = c.From, true
+			}
+		}
+		switch {
+		case !any:
+			s.regionYear(a, year).Actual[ind].add1(added.From, 1)
+		case added.From < first:
+			s.regionYear(a, year).Actual[ind].add1(added.From, 1)
+			s.regionYear(a, year).Actual[ind].add1(first, -1)
+		default:
+			continue
+		}
+		s.dirty.mark(viewProgress, s.Regions[a].Code, year)
+	}
+}
+
+// idHash is FNV-1a of an id: covers keep it instead of the id so that they
+// hold no pointers (cheap for the garbage collector); ids are compared only
+// among one person's placements for one indicator and year.
+func idHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // step is a change of a count on a day.

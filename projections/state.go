@@ -55,6 +55,14 @@ type region struct {
 	Children   []int32
 	Poor       bool
 	Portfolio  series // width portfolioWidth
+
+	years []yearRef // cache of the state's Years entries of this node (not in snapshots)
+}
+
+// yearRef caches one regionYear of a node.
+type yearRef struct {
+	year int32
+	ry   *regionYear
 }
 
 // nodeYear keys the progress figures of a region and a year.
@@ -176,7 +184,7 @@ type cover struct {
 	Node      int32
 	From, To  day
 	Pos       uint64
-	Placement string
+	Placement uint64 // hash of the placement (or training) id, to find it at reversal
 }
 
 // contribution is one subsidy movement behind subsidies_paid_amount.
