@@ -29,7 +29,7 @@ const state = {
   regions: [], years: [],
   region: '', year: 0, issuer: '', pfYear: '',
   rankIndicator: '',
-  progress: null, portfolio: null, funds: [],
+  progress: null, portfolio: null, chart: null, funds: [],
   history: null,
   live: null, liveURL: '', liveTimer: 0, retryTimer: 0,
 };
@@ -311,6 +311,7 @@ async function renderPortfolioChart() {
     before = cumulative;
     return { m, issued, outstanding: Number(r.outstanding_principal) };
   });
+  state.chart = { year, series };
   drawChart($('portfolio-chart'), year, series);
 }
 
@@ -318,8 +319,10 @@ async function renderPortfolioChart() {
 // principal at month end, on one axis in yuan. Numbers here are for drawing
 // only; the figures shown as text come from the API's decimal strings.
 function drawChart(target, year, series) {
-  const W = 960, H = 300, L = 90, R = 20, TOP = 20, B = 40;
-  const max = Math.max(1, ...series.map(s => Math.max(s.issued, s.outstanding)));
+  // Drawn at the width of its card, so that text keeps its size on any screen.
+  const W = Math.max(600, target.clientWidth || 960), H = 300, L = 90, R = 20, TOP = 20, B = 40;
+  const step = niceStep(Math.max(1, ...series.map(s => Math.max(s.issued, s.outstanding))) / 4);
+  const max = step * 4;
   const x = i => L + (i + 0.5) * (W - L - R) / 12;
   const y = v => TOP + (H - TOP - B) * (1 - v / max);
   const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': T('chart.title') });
@@ -327,7 +330,7 @@ function drawChart(target, year, series) {
     const v = max * k / 4;
     g.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
     const label = svg('text', { x: L - 8, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' });
-    label.textContent = I18N.money(v.toFixed(2));
+    label.textContent = axisMoney(v);
     g.append(label);
   }
   const bw = (W - L - R) / 12 * 0.6;
@@ -350,6 +353,12 @@ function drawChart(target, year, series) {
   const legend = el('div', { class: 'legend' },
     el('span', { class: 'key issued', text: T('chart.issued') }), el('span', { class: 'key outstanding', text: T('chart.outstanding') }));
   target.replaceChildren(g, legend);
+}
+
+// niceStep rounds an axis step up to 1, 2 or 5 times a power of ten.
+function niceStep(raw) {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map(m => m * p).find(s => s >= raw);
 }
 
 // ---------- funds ----------
@@ -521,7 +530,8 @@ function rerender() {
   fillYearPicker($('year'), state.year, false);
   fillYearPicker($('pf-year'), state.pfYear, true);
   if (state.progress) renderProgress();
-  if (state.portfolio && state.page === 'portfolio') { renderPortfolio(); renderPortfolioChart().catch(showError); }
+  if (state.portfolio && state.page === 'portfolio') renderPortfolio();
+  if (state.chart && state.page === 'portfolio') drawChart($('portfolio-chart'), state.chart.year, state.chart.series);
   if (state.funds.length) renderFunds();
   if (state.history) renderHistory();
 }
@@ -602,6 +612,15 @@ function wire() {
   });
   $('drill-close').addEventListener('click', () => $('drill').close());
 }
+
+// redrawChart follows the window's width (a wall screen, a resized window).
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (state.page === 'portfolio' && state.chart) drawChart($('portfolio-chart'), state.chart.year, state.chart.series);
+  }, LIVE_DEBOUNCE_MS);
+});
 
 function start() {
   I18N.lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';

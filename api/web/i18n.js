@@ -158,8 +158,8 @@ const I18N = {
     const abs = neg ? String(s).slice(1) : String(s);
     const int = abs.split('.')[0];
     let out;
-    if (int.length > 8) out = shift(abs, 8) + '亿';
-    else if (int.length > 4) out = shift(abs, 4) + '万';
+    if (int.length > 8) out = trimCents(shift(abs, 8)) + '亿';
+    else if (int.length > 4) out = trimCents(shift(abs, 4)) + '万';
     else out = fixed2(abs) + '元';
     return (neg ? '-' : '') + out;
   },
@@ -192,6 +192,23 @@ const I18N = {
   },
 };
 
+// trimCents drops ".00" from an amount in 万 or 亿: "7,310.00" reads "7,310".
+function trimCents(s) {
+  return s.endsWith('.00') ? s.slice(0, -3) : s;
+}
+
+// axisMoney labels a chart axis in round units: 1.5亿, 4,500万, ¥45M.
+function axisMoney(v) {
+  if (I18N.lang === 'zh') {
+    if (v >= 1e8) return +(v / 1e8).toFixed(2) + '亿';
+    if (v >= 1e4) return (+(v / 1e4).toFixed(1)).toLocaleString('zh-CN') + '万';
+    return v.toLocaleString('zh-CN') + '元';
+  }
+  if (v >= 1e6) return '¥' + +(v / 1e6).toFixed(2) + 'M';
+  if (v >= 1e3) return '¥' + +(v / 1e3).toFixed(1) + 'k';
+  return '¥' + v;
+}
+
 // fixed2 pads or rounds a decimal string to two places (half up).
 function fixed2(s) {
   return shift(s, 0);
@@ -216,4 +233,5 @@ function shift(s, places) {
 }
 
 window.I18N = I18N;
+window.axisMoney = axisMoney;
 window.MONEY_INDICATORS = MONEY_INDICATORS;
