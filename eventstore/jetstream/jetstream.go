@@ -300,6 +300,10 @@ func (s *Store) openStream(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: stream %s info: %w", s.cfg.stream, err)
 	}
+	if len(info.Config.Subjects) != 1 || info.Config.Subjects[0] != s.cfg.subject {
+		return fmt.Errorf("jetstream: stream %s takes subjects %v, want only %q: %w",
+			s.cfg.stream, info.Config.Subjects, s.cfg.subject, eventstore.ErrUnsafeStream)
+	}
 	if err := checkSafe(info); err != nil {
 		return fmt.Errorf("jetstream: stream %s: %w", s.cfg.stream, err)
 	}
@@ -327,6 +331,8 @@ func checkSafe(info *jetstream.StreamInfo) error {
 		{c.NoAck, "publishes are not acknowledged"},
 		{c.PersistMode != jetstream.DefaultPersistMode, "persistence is asynchronous"},
 		{c.Mirror != nil, "the stream is a mirror"},
+		{len(c.Sources) > 0, "the stream copies messages from other streams"},
+		{c.SubjectTransform != nil, "the stream rewrites subjects"},
 		{st.Msgs > 0 && st.FirstSeq != 1, "messages are missing from the start"},
 		{st.NumDeleted > 0, "messages were deleted"},
 	}

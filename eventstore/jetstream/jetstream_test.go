@@ -168,6 +168,7 @@ func TestUnsafeStreamConfigurationsAreRefused(t *testing.T) {
 		{"a stream that allows rollups", func(c *jetstream.StreamConfig) { c.AllowRollup, c.DenyPurge = true, false }},
 		{"a stream that allows message TTLs", func(c *jetstream.StreamConfig) { c.AllowMsgTTL = true }},
 		{"a stream with asynchronous persistence", func(c *jetstream.StreamConfig) { c.PersistMode = jetstream.AsyncPersistMode }},
+		{"a stream that takes other subjects too", func(c *jetstream.StreamConfig) { c.Subjects = append(c.Subjects, "other.>") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
