@@ -277,7 +277,7 @@ function renderPortfolio() {
   $('portfolio-asof').textContent = T('asof', I18N.date(p.as_of));
   $('portfolio-kpis').replaceChildren(...PORTFOLIO_FIELDS.map(([field, kind]) => {
     const v = p[field];
-    const text = kind === 'money' ? I18N.money(v) : kind === 'percent' ? I18N.percent(v) : I18N.count(String(v));
+    const text = kind === 'money' ? I18N.money(v, true) : kind === 'percent' ? I18N.percent(v) : I18N.count(String(v));
     const value = DRILLABLE.has(field)
       ? el('button', { type: 'button', class: 'figure link', text, onclick: () => drill('portfolio', field, p.region, T('pf.' + field)) })
       : el('span', { class: 'figure', text });

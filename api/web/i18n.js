@@ -151,12 +151,17 @@ const I18N = {
   // ten thousand up; English readers get the full amount with grouping.
   // The figure itself is never computed in floating point: the unit shift
   // is done on the decimal string and only the display is rounded.
-  money(s) {
+  // With compact, English readers get millions (¥183.37M) where a card has
+  // no room for every digit.
+  money(s, compact = false) {
     if (s === null || s === undefined || s === '') return '—';
-    if (this.lang !== 'zh') return '¥' + this.count(fixed2(s));
     const neg = String(s).startsWith('-');
     const abs = neg ? String(s).slice(1) : String(s);
     const int = abs.split('.')[0];
+    if (this.lang !== 'zh') {
+      if (compact && int.length > 6) return (neg ? '-' : '') + '¥' + trimCents(shift(abs, 6)) + 'M';
+      return (neg ? '-' : '') + '¥' + this.count(fixed2(abs));
+    }
     let out;
     if (int.length > 8) out = trimCents(shift(abs, 8)) + '亿';
     else if (int.length > 4) out = trimCents(shift(abs, 4)) + '万';
@@ -171,7 +176,7 @@ const I18N = {
   // figure formats an indicator's value by its kind.
   figure(indicator, s) {
     if (s === null || s === undefined) return '—';
-    if (MONEY_INDICATORS.has(indicator)) return this.money(s);
+    if (MONEY_INDICATORS.has(indicator)) return this.money(s, true);
     if (RATE_INDICATORS.has(indicator)) return s + '%';
     const unit = LOAN_COUNT_INDICATORS.has(indicator) ? this.t('unit.count') : this.t('unit.persons');
     return this.count(s) + unit;
