@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hrss-ledger/ledger/eventstore"
 )
@@ -56,7 +57,9 @@ func (s *Store) streamLast(ctx context.Context) (uint64, error) {
 	defer cancel()
 	info, err := s.stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("jetstream: stream info: %w", err)
+		// No answer from the stream (no leader during an election, no
+		// connection): the log cannot be read or written now.
+		return 0, fmt.Errorf("jetstream: stream info: %w: %w", eventstore.ErrUnavailable, err)
 	}
 	return info.State.LastSeq, nil
 }
@@ -223,6 +226,16 @@ func (s *Store) fetch(ctx context.Context, seq uint64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	m, err := s.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// Direct gets are answered by any replica of a clustered stream,
+		// and one that lags (a node just restarted) has not the message
+		// yet. Callers only ask for messages the stream holds: the leader
+		// answers the ordinary get.
+		var raw *nats.RawStreamMsg
+		if raw, err = s.legacy.GetMsg(s.cfg.stream, seq, nats.Context(ctx)); err == nil {
+			return raw.Data, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: get message %d: %w", seq, err)
 	}
