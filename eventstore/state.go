@@ -131,14 +131,22 @@ var ErrCorrupt = errors.New("eventstore: stored log is corrupt")
 // that it continues the log: the next position, the next version of its
 // stream, a hash that chains, and a command whose events are contiguous.
 func (s *State) Restore(e Event) error {
+	if h := s.chain.hash(s.hash, e); h != e.Hash {
+		return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, e.Position)
+	}
+	return s.RestoreVerified(e)
+}
+
+// RestoreVerified is Restore for an event whose hash the caller has already
+// checked, with ChainHash over the previous event's hash (on another
+// goroutine, to spread the hashing of a long log): it checks everything but
+// the hash.
+func (s *State) RestoreVerified(e Event) error {
 	if e.Position != s.head+1 {
 		return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, s.head)
 	}
 	if v := s.versions[e.Stream]; e.Version != v+1 {
 		return fmt.Errorf("%w: position %d: stream %q version %d after %d", ErrCorrupt, e.Position, e.Stream, e.Version, v)
-	}
-	if h := s.chain.hash(s.hash, e); h != e.Hash {
-		return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, e.Position)
 	}
 	rec, seen := s.commands[e.Meta.CommandID]
 	switch {

@@ -87,13 +87,22 @@ func (s *Store) catchUp(ctx context.Context) error {
 }
 
 func (s *Store) restore(b batch) error {
+	return s.restoreWith(b, s.state.Restore)
+}
+
+// restoreVerified is restore for a batch whose hashes were checked.
+func (s *Store) restoreVerified(b batch) error {
+	return s.restoreWith(b, s.state.RestoreVerified)
+}
+
+func (s *Store) restoreWith(b batch, fold func(eventstore.Event) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b.seq != s.lastSeq+1 {
 		return fmt.Errorf("jetstream: message %d after %d: %w", b.seq, s.lastSeq, eventstore.ErrCorrupt)
 	}
 	for _, e := range b.events {
-		if err := s.state.Restore(e); err != nil {
+		if err := fold(e); err != nil {
 			return fmt.Errorf("jetstream: message %d: %w", b.seq, err)
 		}
 	}
@@ -388,16 +397,39 @@ func (s *Store) loadCache(ctx context.Context) error {
 		return err
 	}
 	s.cache = c
+	// Decoding and hashing happen here, folding into the state on another
+	// goroutine: the two halves of opening a long log take about as long.
+	batches := make(chan batch, scanBufferedBatches)
+	restored := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range batches {
+			if err == nil {
+				err = s.restoreVerified(b)
+			}
+		}
+		restored <- err
+	}()
 	dec := newDecoder()
 	var lastPayload []byte
+	var prev [32]byte
 	err = c.load(func(seq uint64, payload []byte) error {
 		events, h, err := dec.decode(nil, payload)
 		if err != nil {
 			return err
 		}
+		for _, e := range events {
+			if e.Hash != eventstore.ChainHash(prev, e) {
+				return fmt.Errorf("jetstream: cached position %d: %w", e.Position, eventstore.ErrCorrupt)
+			}
+			prev = e.Hash
+		}
 		lastPayload = payload
-		return s.restore(batch{seq: seq, header: h, events: events})
+		batches <- batch{seq: seq, header: h, events: events}
+		return nil
 	})
+	close(batches)
+	err = errors.Join(err, <-restored)
 	if err == nil && lastPayload != nil {
 		err = s.matchesStream(ctx, c.lastSeq.Load(), lastPayload)
 	}
