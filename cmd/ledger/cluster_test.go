@@ -154,11 +154,11 @@ func (c *natsCluster) waitJetStream() {
 	}
 }
 
-// startLedger runs `ledger serve --nats URL --replicas 3` in this process.
-func startLedger(t *testing.T, natsURL, tokens string) *Main {
+// startLedger runs `ledger serve --nats URL --replicas N` in this process.
+func startLedger(t *testing.T, natsURL string, replicas int, tokens string) *Main {
 	t.Helper()
 	m, err := Open(context.Background(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", TokensFile: tokens,
-		NATSURL: natsURL, Replicas: clusterNodes})
+		NATSURL: natsURL, Replicas: replicas})
 	if err != nil {
 		t.Fatalf("open ledger on the cluster: %v", err)
 	}
@@ -189,7 +189,7 @@ func TestClusterFailover(t *testing.T) {
 	var ledgers []*Main
 	var urls []string
 	for range clusterLedgers {
-		m := startLedger(t, cluster.URL(), tokens)
+		m := startLedger(t, cluster.URL(), clusterNodes, tokens)
 		ledgers = append(ledgers, m)
 		urls = append(urls, m.URL())
 	}

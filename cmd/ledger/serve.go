@@ -103,6 +103,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	var err error
 	if m.store, err = openStore(openCtx, m.cfg); err != nil {
+		m.store = nil // not a typed nil that Close would call
 		return err
 	}
 	if m.vault, err = vault.Open(filepath.Join(m.cfg.DataDir, "keys")); err != nil {
