@@ -284,3 +284,17 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// BenchmarkOpen opens the 1,000,000-event log: reading the cache, checking
+// the hash chain and rebuilding the state (versions, command ids, index).
+func BenchmarkOpen(b *testing.B) {
+	dir := readAllDir(b)
+	for b.Loop() {
+		s, err := OpenEmbedded(context.Background(), dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+	b.ReportMetric(float64(readAllEvents)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
