@@ -2,7 +2,7 @@
 // guaranteed startup loans: one binary that serves the API, replays and
 // verifies the log offline, and imports CSV files.
 //
-//	ledger serve   [--data DIR] [--listen ADDR] [--tokens FILE] [--nats URL] [--kurrentdb URL] [--demo]
+//	ledger serve   [--data DIR] [--listen ADDR] [--tokens FILE] [--nats URL,URL,... [--replicas N]] [--kurrentdb URL] [--demo]
 //	ledger replay  [--data DIR] [--as-of DATE] [--view progress|portfolio|funds] [--region CODE] [--year YYYY]
 //	ledger verify  [--data DIR]
 //	ledger import  [--data DIR] --kind loans|subsidies|placements FILE.csv
