@@ -158,6 +158,20 @@ func TestSecondWriterIsFenced(t *testing.T) {
 	if r.First != head-1 || r.Last != head {
 		t.Errorf("second writer's commit at %+v, want the last two of %d", r, head)
 	}
+	// A batch decided at the stream's head (which b learns from the
+	// stream) is published after b catches up, not just acknowledged.
+	appendN(t, a, "a2", 2)
+	head, err = b.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := b.AppendBatch(ctx, head, []eventstore.Commit{crashCommit("b-batch", 2)})
+	if err != nil || rs[0].First != head+1 {
+		t.Fatalf("AppendBatch at the stream's head %d from a stale writer = %+v, %v", head, rs, err)
+	}
+	if got, _ := a.Head(ctx); got != head+2 {
+		t.Fatalf("after the second writer's batch the first sees head %d, want %d", got, head+2)
+	}
 	// Each sees the other's commands as duplicates, and one chain.
 	if r, err := a.Append(ctx, crashCommit("b-1", 2)); err != nil || !r.Duplicate {
 		t.Errorf("first writer retrying the second's command: %+v, %v; want a duplicate", r, err)
