@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,8 @@ type testServer struct {
 	cancel context.CancelFunc
 	done   chan error
 	data   string
+	// stopOnce lets a test stop the server from several goroutines.
+	stopOnce sync.Once
 }
 
 const testTokens = `officer  tok-officer  officer-wang
@@ -49,18 +52,17 @@ func startServer(t *testing.T, dataDir string) *testServer {
 	return s
 }
 
+// stop shuts the server down once, however many callers ask.
 func (s *testServer) stop() {
-	if s.cancel == nil {
-		return
-	}
-	s.cancel()
-	if err := <-s.done; err != nil {
-		s.t.Errorf("run: %v", err)
-	}
-	if err := s.m.Close(); err != nil {
-		s.t.Errorf("close: %v", err)
-	}
-	s.cancel = nil
+	s.stopOnce.Do(func() {
+		s.cancel()
+		if err := <-s.done; err != nil {
+			s.t.Errorf("run: %v", err)
+		}
+		if err := s.m.Close(); err != nil {
+			s.t.Errorf("close: %v", err)
+		}
+	})
 }
 
 type answer struct {
