@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -61,11 +63,16 @@ func (w *Writer) processPrefix(batch []*pending) int {
 			return len(decisions)
 		}
 		w.ledger.Rollback()
-		if errors.Is(err, eventstore.ErrConflict) && attempt < maxConflictRetries {
-			if cerr := w.catchUp(context.Background()); cerr == nil {
-				continue
-			} else {
+		if errors.Is(err, eventstore.ErrConflict) {
+			if attempt >= maxConflictRetries {
+				// Nothing of this batch was appended: the client may retry
+				// with the same key, so say "unavailable", not "conflict".
+				err = fmt.Errorf("%w: other writers kept appending (%d attempts)", eventstore.ErrUnavailable, attempt+1)
+			} else if cerr := w.catchUp(context.Background()); cerr != nil {
 				err = cerr
+			} else {
+				conflictBackoff(attempt)
+				continue
 			}
 		}
 		for i := range decisions {
@@ -77,6 +84,14 @@ func (w *Writer) processPrefix(batch []*pending) int {
 		w.answer(decisions)
 		return len(decisions)
 	}
+}
+
+// conflictBackoff waits a random time, growing with the attempts, before a
+// writer that lost a race with another writer tries again: two writers that
+// retry at once would fence each other off again and again.
+func conflictBackoff(attempt int) {
+	ceiling := min(conflictBackoffBase<<attempt, conflictBackoffMax)
+	time.Sleep(rand.N(ceiling))
 }
 
 // refusedOnStaleState reports whether the batch refused a command while

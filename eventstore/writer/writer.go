@@ -27,10 +27,12 @@ import (
 
 // Limits of the sequencer.
 const (
-	maxBatchCommands   = 256              // commands decided and appended together
-	queueCommands      = 4096             // commands waiting for the sequencer
-	maxConflictRetries = 8                // catch-ups after another writer appended
-	appendTimeout      = 30 * time.Second // one durable append of a batch
+	maxBatchCommands    = 256                    // commands decided and appended together
+	queueCommands       = 4096                   // commands waiting for the sequencer
+	maxConflictRetries  = 16                     // catch-ups after another writer appended
+	conflictBackoffBase = 200 * time.Microsecond // first random wait after losing a race
+	conflictBackoffMax  = 20 * time.Millisecond  // longest random wait
+	appendTimeout       = 30 * time.Second       // one durable append of a batch
 )
 
 // Request is one command with what the envelope records about it.
