@@ -218,19 +218,27 @@ func open(ctx context.Context, cfg config, srv *server.Server, nc *nats.Conn) (*
 	if err == nil {
 		err = s.loadCache(ctx)
 	}
+	cacheRunning := false
+	if err == nil && s.cache != nil {
+		// The cache writer must run before catching up: catching up feeds
+		// it every message the cache lacks, more than its queue holds when
+		// the cache file was lost or fell far behind.
+		go s.cache.run()
+		cacheRunning = true
+	}
 	if err == nil {
 		err = s.catchUp(ctx)
 	}
 	if err != nil {
-		if s != nil && s.cache != nil {
+		switch {
+		case cacheRunning:
+			s.cache.close()
+		case s != nil && s.cache != nil:
 			close(s.cache.records)
 			s.cache.file.Close()
 		}
 		nc.Close()
 		return nil, err
-	}
-	if s.cache != nil {
-		go s.cache.run()
 	}
 	go s.commitLoop()
 	return s, nil
