@@ -70,6 +70,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, err)
 		return
 	}
+	if !s.auditPage(w, r, page) {
+		return
+	}
 	next := after
 	if len(page) > 0 {
 		next = page[len(page)-1].Position

@@ -56,6 +56,7 @@ var bodyEnums = map[reflect.Type]map[string][]string{
 	reflect.TypeFor[targetBody](): {"indicator": names(domain.Indicators),
 		"issuer": names(domain.Issuers), "direction": names(domain.Directions)},
 	reflect.TypeFor[statisticBody](): {"indicator": names(domain.Indicators)},
+	reflect.TypeFor[approvalBody]():  {"decision": approvalDecisions},
 }
 
 func names[S ~string](values []S) []string {
@@ -160,7 +161,7 @@ func (s *Server) openAPI() map[string]any {
 	paths := map[string]map[string]any{}
 	for _, route := range s.commandRoutes() {
 		method, path := splitPattern(route.pattern)
-		addOperation(paths, path, method, g.commandOperation(route, path))
+		addOperation(paths, path, method, s.heldResponse(route, g.commandOperation(route, path)))
 	}
 	for _, route := range s.queryRoutes() {
 		method, path := splitPattern(route.pattern)

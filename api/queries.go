@@ -284,5 +284,8 @@ func (s *Server) historyReport(r *http.Request) (domain.HistoryReport, error) {
 	if from != "" && to != "" && to < from {
 		return domain.HistoryReport{}, badRequest("to", "is before from")
 	}
+	if err := checkSpan(from, to); err != nil {
+		return domain.HistoryReport{}, err
+	}
 	return s.views.History(account, from, to)
 }

@@ -30,7 +30,7 @@ type commandRoute struct {
 }
 
 func (s *Server) commandRoutes() []commandRoute {
-	return []commandRoute{
+	return s.withApprovals([]commandRoute{
 		{"POST /v1/regions", "define_region", officers, buildRegion, http.StatusCreated, regionBody{}},
 		{"POST /v1/funds", "open_fund", officers, buildFund, http.StatusCreated, fundBody{}},
 		{"POST /v1/funds/{fund_id}/allocations", "allocate_fund", officers, buildAllocation, http.StatusCreated, allocationBody{}},
@@ -53,7 +53,7 @@ func (s *Server) commandRoutes() []commandRoute {
 		{"POST /v1/trainings", "record_training", officers, buildTraining, http.StatusCreated, trainingBody{}},
 		{"PUT /v1/targets", "set_target", officers, buildTarget, http.StatusOK, targetBody{}},
 		{"POST /v1/statistics", "report_statistic", officers, buildStatistic, http.StatusCreated, statisticBody{}},
-	}
+	})
 }
 
 func (s *Server) routes() {
@@ -91,6 +91,7 @@ func (s *Server) command(route commandRoute) http.HandlerFunc {
 			s.refuse(w, r, route, err)
 			return
 		}
+		cmd, status := s.hold(r, route, cmd)
 		req := s.commandRequest(r, body, cmd)
 		receipt, err := s.commands.Execute(r.Context(), req)
 		if errors.Is(err, domain.ErrBeneficiaryExists) {
@@ -103,7 +104,7 @@ func (s *Server) command(route commandRoute) http.HandlerFunc {
 			return
 		}
 		s.metrics.observeCommand(route.kind, time.Since(start))
-		writeJSON(w, route.status, receiptBody(receipt))
+		writeJSON(w, status, receiptBody(receipt))
 	}
 }
 

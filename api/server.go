@@ -75,6 +75,8 @@ type Server struct {
 	audit    Audit
 	metrics  *metrics
 	mux      *http.ServeMux
+	limits   *limits
+	fourEyes FourEyes
 }
 
 // Config is what a Server is built from.
@@ -85,6 +87,12 @@ type Config struct {
 	Personal PersonalData
 	Log      Log
 	Audit    Audit // nil: the audit endpoints answer 503
+	// RatePerToken bounds each person's requests per second, RateBurst
+	// how many may come at once (0: no per-token limit; see limits.go).
+	RatePerToken float64
+	RateBurst    int
+	// FourEyes names the commands that need a second person's approval.
+	FourEyes FourEyes
 }
 
 // NewServer wires the handlers.
@@ -98,13 +106,15 @@ func NewServer(cfg Config) *Server {
 		audit:    cfg.Audit,
 		metrics:  newMetrics(),
 		mux:      http.NewServeMux(),
+		limits:   newLimits(cfg.RatePerToken, cfg.RateBurst),
+		fourEyes: cfg.FourEyes,
 	}
 	s.routes()
 	return s
 }
 
 // Handler returns the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.withRequestID(s.mux) }
+func (s *Server) Handler() http.Handler { return s.withRequestID(s.limits.gate(s.mux)) }
 
 // HTTPServer returns an http.Server with the timeouts the API needs.
 func (s *Server) HTTPServer(addr string) *http.Server {
@@ -114,6 +124,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		// WriteTimeout is set per request (SSE streams must outlive it).
 	}
 }

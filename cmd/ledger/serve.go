@@ -2,8 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,6 +39,7 @@ type Config struct {
 	Replicas   int // replicas of the stream when the ledger creates it on an external cluster (0: 1)
 	KurrentURL string
 	Demo       bool
+	Security   SecurityConfig // TLS, four eyes, rate limits, NATS credentials (security.go)
 }
 
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
@@ -48,11 +47,13 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg Config
 	fs.StringVar(&cfg.DataDir, "data", "./data", "data directory (embedded store, keys, view snapshots)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "HTTP listen address")
-	fs.StringVar(&cfg.TokensFile, "tokens", envOr("LEDGER_TOKENS_FILE", ""), "tokens file: one `ROLE TOKEN [NAME]` per line")
+	fs.StringVar(&cfg.TokensFile, "tokens", envOr("LEDGER_TOKENS_FILE", ""),
+		"tokens file: one `ROLE TOKEN|sha256:HEX [NAME] [expires=YYYY-MM-DD]` per line; SIGHUP reloads it")
 	fs.StringVar(&cfg.NATSURL, "nats", "", "external NATS server or cluster URL(s), comma-separated (default: embedded)")
 	fs.IntVar(&cfg.Replicas, "replicas", 1, "with --nats: replicas of the stream when the ledger creates it (3 on a three-node cluster)")
 	fs.StringVar(&cfg.KurrentURL, "kurrentdb", "", "KurrentDB connection string (instead of NATS)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "load the demo city once")
+	addSecurityFlags(fs, &cfg.Security)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -75,14 +76,14 @@ type Main struct {
 	audit      *auditService
 	listener   net.Listener
 	http       *http.Server
-	tokens     []tokenLine // printed on start when generated
+	tokens     []api.GeneratedToken // printed on start when generated
+	reloader   *reloader            // SIGHUP: tokens and certificate
+	tls        bool
 	stopViews  context.CancelFunc
 	viewsDone  chan struct{} // closed when the views' runner returns
 	viewsErr   error
 	tokensPath string
 }
-
-type tokenLine struct{ role, token, name string }
 
 // Open opens the store, rebuilds the state, loads the demo if asked and
 // binds the listener; Run then serves.
@@ -132,10 +133,14 @@ func openStore(ctx context.Context, cfg Config) (eventstore.Store, error) {
 	case cfg.KurrentURL != "":
 		return kurrentdb.Open(ctx, kurrentdb.Config{URL: cfg.KurrentURL})
 	case cfg.NATSURL != "":
+		secured, err := cfg.Security.natsOptions()
+		if err != nil {
+			return nil, err
+		}
 		// Reconnect for ever: on a cluster a node's loss moves the
 		// connection to another node, however long the outage lasts.
 		return jetstream.Connect(ctx, cfg.NATSURL, jetstream.WithReplicas(max(cfg.Replicas, 1)),
-			jetstream.WithNATSOptions(nats.MaxReconnects(-1), nats.Name("ledger serve")))
+			jetstream.WithNATSOptions(nats.MaxReconnects(-1), nats.Name("ledger serve")), jetstream.WithNATSOptions(secured...))
 	default:
 		return jetstream.OpenEmbedded(ctx, filepath.Join(cfg.DataDir, "nats"))
 	}
@@ -169,7 +174,7 @@ func (m *Main) listen() error {
 	if err != nil {
 		return err
 	}
-	server := api.NewServer(api.Config{
+	apiConfig, err := m.cfg.Security.apiConfig(api.Config{
 		Commands: commandBus{m.writer},
 		Views:    viewsAdapter{m.views},
 		Tokens:   tokens,
@@ -177,75 +182,66 @@ func (m *Main) listen() error {
 		Log:      m.store,
 		Audit:    m.audit.api(),
 	})
+	if err != nil {
+		return err
+	}
+	server := api.NewServer(apiConfig)
+	tlsConfig, cert, err := m.cfg.Security.tlsConfig()
+	if err != nil {
+		return err
+	}
 	m.listener, err = net.Listen("tcp", m.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if tlsConfig != nil {
+		m.listener, m.tls = tls.NewListener(m.listener, tlsConfig), true
+	}
+	m.reloader = &reloader{tokens: tokens, tokensPath: m.tokensPath, cert: cert}
+	m.reloader.watch()
 	m.http = server.HTTPServer(m.cfg.Listen)
 	return nil
 }
 
 // loadTokens reads the tokens file; without one, it creates a file of fresh
-// random tokens under the data directory (printed at start).
+// random tokens under the data directory, holding only their digests: the
+// tokens are printed once at start and kept nowhere. Plain tokens in a
+// file are replaced by their digests once loaded.
 func (m *Main) loadTokens() (*api.Tokens, error) {
 	path := m.cfg.TokensFile
 	if path == "" {
 		path = filepath.Join(m.cfg.DataDir, "tokens")
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			if err := writeFreshTokens(path); err != nil {
+			if m.tokens, err = api.GenerateTokensFile(path); err != nil {
 				return nil, err
 			}
 		}
-		m.tokensPath = path
-		lines, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("tokens: %w", err)
-		}
-		m.tokens = parseTokenLines(string(lines))
 	}
+	m.tokensPath = path
+	hashTokensFile(path)
 	return api.LoadTokens(path)
 }
 
-func writeFreshTokens(path string) error {
-	var b strings.Builder
-	b.WriteString("# ROLE TOKEN NAME: generated on first start; edit or replace with --tokens FILE\n")
-	for _, role := range []string{"officer", "approver", "auditor", "viewer"} {
-		var raw [16]byte
-		if _, err := rand.Read(raw[:]); err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s %s-%s demo-%s\n", role, role, hex.EncodeToString(raw[:]), role)
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
-}
-
-func parseTokenLines(text string) []tokenLine {
-	var out []tokenLine
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && !strings.HasPrefix(f[0], "#") {
-			name := f[0]
-			if len(f) > 2 {
-				name = f[2]
-			}
-			out = append(out, tokenLine{role: f[0], token: f[1], name: name})
-		}
-	}
-	return out
-}
+// ReloadTokens re-reads the tokens file and the TLS certificate, as SIGHUP does.
+func (m *Main) ReloadTokens() error { return m.reloader.Reload() }
 
 // URL is the address the server answers on.
-func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
+func (m *Main) URL() string {
+	if m.tls {
+		return "https://" + m.listener.Addr().String()
+	}
+	return "http://" + m.listener.Addr().String()
+}
 
 func (m *Main) printWelcome(w io.Writer) {
 	fmt.Fprintf(w, "ledger: serving on %s (log head %d)\n", m.URL(), m.writer.Head())
 	if len(m.tokens) > 0 {
-		fmt.Fprintf(w, "tokens (from %s):\n", m.tokensPath)
+		fmt.Fprintf(w, "tokens (shown this once; %s keeps only their digests):\n", m.tokensPath)
 		for _, t := range m.tokens {
-			fmt.Fprintf(w, "  %-8s %s\n", t.role, t.token)
+			fmt.Fprintf(w, "  %-8s %s\n", t.Role, t.Token)
 		}
 		fmt.Fprintf(w, "try: curl -H 'Authorization: Bearer %s' '%s/v1/progress?region=610900&year=2017'\n",
-			m.tokens[len(m.tokens)-1].token, m.URL())
+			m.tokens[len(m.tokens)-1].Token, m.URL())
 	}
 }
 
@@ -272,6 +268,9 @@ func (m *Main) Run(ctx context.Context) error {
 // Close releases everything Open acquired, in reverse order.
 func (m *Main) Close() error {
 	var errs []error
+	if m.reloader != nil && m.reloader.stop != nil {
+		m.reloader.stop()
+	}
 	if m.listener != nil {
 		_ = m.listener.Close() // already closed by Shutdown when Run served
 	}
