@@ -17,6 +17,9 @@ type envelope struct {
 	Type string
 	Hash [32]byte
 	Day  day // the business date
+	// Business is false for an event that records no business fact: it
+	// leaves the views' latest business date alone.
+	Business bool
 }
 
 // apply folds one decoded event into the state. The caller guarantees that
@@ -24,7 +27,7 @@ type envelope struct {
 func (s *state) apply(env envelope, ev domain.Event) {
 	d := env.Day
 	s.Pos, s.Hash = env.Pos, env.Hash
-	if d > s.LastDay {
+	if d > s.LastDay && env.Business {
 		s.LastDay = d
 	}
 	s.Events = append(s.Events, eventInfo{Pos: env.Pos, ID: env.ID, Day: d, Type: s.internType(env.Type)})

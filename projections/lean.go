@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -28,9 +29,21 @@ var ignored = map[string]bool{
 	domain.TypeLoanPolicySet:         true,
 }
 
+// notBusiness reports the event types that record no business fact
+// (signed checkpoints, audited reads, the approval workflow around a
+// command): no view reads them and they must not move the views' latest
+// business date, which dates every view asked without as_of.
+func notBusiness(eventType string) bool {
+	return eventType == domain.TypeCheckpointRecorded || eventType == domain.TypeReadAudited ||
+		strings.HasPrefix(eventType, approvalTypePrefix)
+}
+
+// approvalTypePrefix begins the wire names of the approval workflow's events.
+const approvalTypePrefix = "approval."
+
 // leanDecode decodes an event, nil for an ignored type.
 func leanDecode(eventType string, data []byte) (domain.Event, error) {
-	if ignored[eventType] {
+	if ignored[eventType] || notBusiness(eventType) {
 		return nil, nil
 	}
 	var ev domain.Event

@@ -24,7 +24,7 @@ type decoded struct {
 }
 
 func decode(e *eventstore.Event) decoded {
-	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Hash: e.Hash, Day: minDay}
+	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
 	ev, err := leanDecode(e.Type, e.Data)
 	switch {
 	case err != nil:
