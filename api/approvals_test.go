@@ -39,12 +39,14 @@ auditor  tok-zhao  auditor-zhao
 
 // commandFixture is a Server over a real writer on an in-memory log.
 type commandFixture struct {
-	t   *testing.T
-	srv *httptest.Server
-	log *memory.Store
+	t      testing.TB
+	srv    *httptest.Server
+	log    *memory.Store
+	server *Server
+	writer *writer.Writer
 }
 
-func newCommandFixture(t *testing.T, cfg Config) *commandFixture {
+func newCommandFixture(t testing.TB, cfg Config) *commandFixture {
 	t.Helper()
 	log := memory.New()
 	w, err := writer.Open(context.Background(), log)
@@ -62,7 +64,8 @@ func newCommandFixture(t *testing.T, cfg Config) *commandFixture {
 		}
 	}
 	cfg.Commands, cfg.Personal, cfg.Log = sequencer{w}, v, log
-	f := &commandFixture{t: t, srv: httptest.NewServer(NewServer(cfg).Handler()), log: log}
+	s := NewServer(cfg)
+	f := &commandFixture{t: t, srv: httptest.NewServer(s.Handler()), log: log, server: s, writer: w}
 	t.Cleanup(f.srv.Close)
 	return f
 }
