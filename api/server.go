@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hrss-ledger/ledger/domain"
@@ -77,6 +78,10 @@ type Server struct {
 	mux      *http.ServeMux
 	limits   *limits
 	fourEyes FourEyes
+	// closing ends the live streams when the server shuts down: an open
+	// dashboard must not hold a graceful shutdown for its whole timeout.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // Config is what a Server is built from.
@@ -108,17 +113,24 @@ func NewServer(cfg Config) *Server {
 		mux:      http.NewServeMux(),
 		limits:   newLimits(cfg.RatePerToken, cfg.RateBurst),
 		fourEyes: cfg.FourEyes,
+		closing:  make(chan struct{}),
+	}
+	if s.commands != nil && s.views != nil {
+		s.metrics.viewLag = func() (uint64, uint64) { return s.commands.Head(), s.views.Position() }
 	}
 	s.routes()
 	return s
 }
+
+// CloseStreams ends every live subscription (SSE); further ones are refused.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.withRequestID(s.limits.gate(s.mux)) }
 
 // HTTPServer returns an http.Server with the timeouts the API needs.
 func (s *Server) HTTPServer(addr string) *http.Server {
-	return &http.Server{
+	server := &http.Server{
 		Addr:              addr,
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -127,6 +139,8 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		MaxHeaderBytes:    maxHeaderBytes,
 		// WriteTimeout is set per request (SSE streams must outlive it).
 	}
+	server.RegisterOnShutdown(s.CloseStreams)
+	return server
 }
 
 type requestIDKey struct{}

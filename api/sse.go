@@ -61,6 +61,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.closing:
+			return
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": heartbeat\n\n")
 		case c, ok := <-changes:

@@ -373,3 +373,30 @@ func TestServePublishesViewsOnNATS(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownEndsLiveStreams keeps a dashboard's stream open while the
+// server stops: the stream ends and the shutdown does not wait it out.
+func TestShutdownEndsLiveStreams(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	req, err := http.NewRequest("GET", s.m.URL()+"/v1/subscribe?views=funds", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+viewer)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ended := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		close(ended)
+	}()
+	s.stop() // reports an error if the shutdown timed out waiting for the stream
+	select {
+	case <-ended:
+	case <-time.After(time.Second):
+		t.Error("the stream is still open after the server stopped")
+	}
+}
