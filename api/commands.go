@@ -74,9 +74,8 @@ func buildAllocation(in input) (domain.Command, error) {
 	if err := in.decode(&b); err != nil {
 		return nil, err
 	}
-	amount, err := money("amount", b.Amount)
-	d, derr := date("date", b.Date)
-	if err := firstErr(err, derr); err != nil {
+	amount, d, err := amountOn(b.Amount, b.Date)
+	if err != nil {
 		return nil, err
 	}
 	return domain.AllocateFund{FundID: in.r.PathValue("fund_id"), Amount: amount, Date: d, Document: b.Document}, nil
@@ -212,9 +211,8 @@ func buildSubsidy(in input) (domain.Command, error) {
 	if err := in.decode(&b); err != nil {
 		return nil, err
 	}
-	amount, err := money("amount", b.Amount)
-	d, derr := date("date", b.Date)
-	if err := firstErr(err, derr); err != nil {
+	amount, d, err := amountOn(b.Amount, b.Date)
+	if err != nil {
 		return nil, err
 	}
 	return domain.PaySubsidy{PaymentID: newID(), ProgramID: b.ProgramID, BeneficiaryID: b.BeneficiaryID,

@@ -108,9 +108,8 @@ func (in input) loanAmount() (loanAmountBody, domain.Money, domain.Date, error) 
 	if err := in.decode(&b); err != nil {
 		return b, domain.Money{}, domain.Date{}, err
 	}
-	amount, err := money("amount", b.Amount)
-	d, derr := date("date", b.Date)
-	return b, amount, d, firstErr(err, derr)
+	amount, d, err := amountOn(b.Amount, b.Date)
+	return b, amount, d, err
 }
 
 func buildCompensation(in input) (domain.Command, error) {

@@ -113,6 +113,14 @@ func rate(field string, s *string) (decimal.Decimal, error) {
 	return d, nil
 }
 
+// amountOn parses the required "amount" and "date" fields most money
+// commands carry, naming the first bad one.
+func amountOn(amount *string, day string) (decimal.Decimal, domain.Date, error) {
+	m, err := money("amount", amount)
+	d, derr := date("date", day)
+	return m, d, firstErr(err, derr)
+}
+
 // date parses a required business date YYYY-MM-DD.
 func date(field string, s string) (domain.Date, error) {
 	if s == "" {
