@@ -1,10 +1,12 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/google/uuid"
 
+	"github.com/hrss-ledger/ledger/api/vault"
 	"github.com/hrss-ledger/ledger/domain"
 )
 
@@ -139,6 +141,14 @@ func (s *Server) buildBeneficiary(in input) (domain.Command, error) {
 	}
 	cmd.BeneficiaryID = s.personal.Pseudonym(identity)
 	sealed, err := s.personal.Seal(cmd.BeneficiaryID, mustJSON(personalFields{Name: b.Name, IDNumber: b.IDNumber, CreditCode: b.CreditCode}))
+	if errors.Is(err, vault.ErrForgotten) {
+		field := "id_number"
+		if cmd.Kind == domain.BeneficiaryKind("enterprise") {
+			field = "credit_code"
+		}
+		return nil, &Problem{Status: http.StatusConflict, Title: "Conflict", Field: field,
+			Detail: "this beneficiary was forgotten (personal data erased) and cannot be registered again"}
+	}
 	if err != nil {
 		return nil, err
 	}

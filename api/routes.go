@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -124,9 +122,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, route commandRou
 // client key with the same method, path and body is the same command.
 func (s *Server) commandRequest(r *http.Request, body []byte, cmd domain.Command) CommandRequest {
 	principal := principalOf(r.Context())
-	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
-	h.Write(body)
+	content := append([]byte(r.Method+" "+r.URL.Path+"\n"), body...)
 	commandID := newID()
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
 		// Keys are scoped to the client, so two clients cannot collide.
@@ -135,7 +131,7 @@ func (s *Server) commandRequest(r *http.Request, body []byte, cmd domain.Command
 	return CommandRequest{
 		Command:       cmd,
 		CommandID:     commandID,
-		Fingerprint:   hex.EncodeToString(h.Sum(nil)),
+		Fingerprint:   s.personal.Fingerprint(content),
 		Actor:         principal.Name,
 		CorrelationID: r.Header.Get("X-Correlation-Id"),
 	}

@@ -59,6 +59,9 @@ type Commands interface {
 type PersonalData interface {
 	Pseudonym(identity string) string
 	Seal(beneficiaryID string, plain []byte) ([]byte, error)
+	// Fingerprint is a keyed hash of a command's content: the log keeps it
+	// for idempotency, and it must not let anyone confirm a guessed body.
+	Fingerprint(content []byte) string
 }
 
 // Log is the raw event log, for auditors.

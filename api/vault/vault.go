@@ -12,7 +12,10 @@ package vault
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -57,6 +60,16 @@ func Open(dir string) (*Vault, error) {
 // Pseudonym returns the stable beneficiary id of an ID number.
 func (v *Vault) Pseudonym(idNumber string) string {
 	return domain.Pseudonym(v.pseudonymKey, idNumber)
+}
+
+// Fingerprint returns a keyed hash of a command's content. Idempotency
+// fingerprints sit in the immutable log; a plain hash of a body holding a
+// name and an ID number could be confirmed by guessing, a keyed one cannot.
+func (v *Vault) Fingerprint(content []byte) string {
+	mac := hmac.New(sha256.New, v.pseudonymKey)
+	mac.Write([]byte("ledger/fingerprint/v1\x00"))
+	mac.Write(content)
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // Seal encrypts a person's personal fields with that person's key, creating

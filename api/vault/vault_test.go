@@ -29,6 +29,17 @@ func TestVault(t *testing.T) {
 		}
 	})
 
+	t.Run("fingerprints are keyed: stable for one vault, different for another", func(t *testing.T) {
+		body := []byte(`{"id_number":"11010519491231002X"}`)
+		other, err := Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Fingerprint(body) != v.Fingerprint(body) || v.Fingerprint(body) == other.Fingerprint(body) {
+			t.Error("a fingerprint must be stable within a vault and depend on its key")
+		}
+	})
+
 	t.Run("sealed data opens with the person's key and carries no plain text", func(t *testing.T) {
 		sealed, err := v.Seal(id, []byte(`{"name":"张三"}`))
 		if err != nil {

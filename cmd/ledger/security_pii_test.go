@@ -271,6 +271,13 @@ func TestForgetShredsIdentityAndKeepsAmounts(t *testing.T) {
 			t.Errorf("fund after forget %s, before %s", after.raw, fundBefore.raw)
 		}
 	})
+	t.Run("the forgotten person cannot be registered again", func(t *testing.T) {
+		a := restarted.do("POST", "/v1/beneficiaries", officer, map[string]any{"kind": "person",
+			"id_number": knownPeople[0].idNumber, "name": knownPeople[0].name, "region_code": "610902"})
+		if a.status != 409 || a.body["field"] != "id_number" {
+			t.Errorf("re-registration: got %d %s, want 409 naming id_number", a.status, a.raw)
+		}
+	})
 	restarted.stop()
 	t.Run("the log still verifies", func(t *testing.T) {
 		var out, errOut bytes.Buffer
