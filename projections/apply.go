@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"slices"
 	"sort"
 
 	"github.com/google/uuid"
@@ -106,55 +105,51 @@ func (s *state) intern(list *[]string, index map[string]int32, v string) int32 {
 // post records the event's double-entry postings in every account's history
 // and in the fund flows.
 func (s *state) post(pos uint64, d day, ev domain.Event) {
-	postings := domain.Postings(ev)
-	if len(postings) == 0 {
+	var buf [maxLegs]leg
+	ls := legs(ev, &buf)
+	if len(ls) == 0 {
 		return
 	}
-	doc := s.intern(&s.Docs, s.docIndex, document(ev))
+	doc := s.internDoc(document(ev))
 	_, allocation := ev.(domain.FundAllocated)
-	for _, p := range postings {
-		amount := fen(p.Amount)
-		s.entry(p.From, p.To, pos, -amount, doc)
-		s.entry(p.To, p.From, pos, amount, doc)
-		if id, ok := fundID(p.From); ok {
-			s.fund(id).Flows.add(fundWidth, d, fundRow(fundPaidOut, amount))
-			s.dirty.mark(viewFunds, id, 0)
+	for _, l := range ls {
+		amount := fen(l.amount)
+		from, to := s.account(l.from), s.account(l.to)
+		s.entry(from, to, pos, -amount, doc)
+		s.entry(to, from, pos, amount, doc)
+		if id := s.Accounts[from].Fund; id != "" {
+			s.fundFlow(id, d, fundPaidOut, amount)
 		}
-		if id, ok := fundID(p.To); ok {
+		if id := s.Accounts[to].Fund; id != "" {
 			col := fundReceived
 			if allocation {
 				col = fundAllocated
 			}
-			s.fund(id).Flows.add(fundWidth, d, fundRow(col, amount))
-			s.dirty.mark(viewFunds, id, 0)
+			s.fundFlow(id, d, col, amount)
 		}
 	}
 }
 
-func fundRow(col int, amount int64) []int64 {
-	row := make([]int64, fundWidth)
+func (s *state) fundFlow(id string, d day, col int, amount int64) {
+	var row [fundWidth]int64
 	row[col] = amount
-	return row
+	s.fund(id).Flows.add(fundWidth, d, row[:])
+	s.dirty.mark(viewFunds, id, 0)
 }
 
-// fundID recognises a fund account name.
-func fundID(account string) (string, bool) {
-	const prefix = "fund:"
-	if len(account) > len(prefix) && account[:len(prefix)] == prefix {
-		return account[len(prefix):], true
-	}
-	return "", false
+func (s *state) entry(a, counter int32, pos uint64, amount int64, doc int32) {
+	acc := &s.Accounts[a]
+	acc.Balance += amount
+	acc.Entries = append(acc.Entries, entry{Pos: pos, Amount: amount, Balance: acc.Balance, Counter: counter, Doc: doc})
 }
 
-func (s *state) entry(name, counter string, pos uint64, amount int64, doc int32) {
-	a := s.Accounts[name]
-	if a == nil {
-		a = &account{}
-		s.Accounts[name] = a
+// internDoc returns the index of a document; consecutive events often name the same one.
+func (s *state) internDoc(doc string) int32 {
+	if i := s.lastDoc; int(i) < len(s.Docs) && s.Docs[i] == doc {
+		return i
 	}
-	a.Balance += amount
-	a.Entries = append(a.Entries, entry{Pos: pos, Amount: amount, Balance: a.Balance,
-		Counter: s.intern(&s.Counters, s.counterIx, counter), Doc: doc})
+	s.lastDoc = s.intern(&s.Docs, s.docIndex, doc)
+	return s.lastDoc
 }
 
 // document is the approval document (文号) an event names, if any.
@@ -258,8 +253,11 @@ func (s *state) subsidy(pos uint64, d day, regionCode string, amount int64) {
 func (s *state) issueLoan(pos uint64, d day, e domain.LoanIssued) {
 	n := s.node(e.RegionCode)
 	principal := fen(e.Principal)
-	l := &loan{ID: e.LoanID, Borrower: e.BorrowerID, Bank: e.Bank, Node: n, Poor: e.PoorVillage, IssueDay: d, IssuePos: pos}
-	s.Loans[e.LoanID] = l
+	l := s.loanRecord(e.LoanID)
+	// An issue starts the loan afresh; its accounts, opened by the issue's
+	// posting, stay.
+	*l = loan{ID: e.LoanID, Borrower: e.BorrowerID, Bank: e.Bank, Node: n, Poor: e.PoorVillage, IssueDay: d, IssuePos: pos,
+		Account: l.Account, Interest: l.Interest, WriteOff: l.WriteOff}
 	s.loanEvent(e.LoanID, loanEvent{Pos: pos, Day: d, Kind: loanIssued, Amount: principal, Extra: int64(e.JobsCreated)})
 	year := d.year()
 	s.addActual(n, year, domain.LoansIssuedCount, d, 1)
@@ -273,13 +271,7 @@ func (s *state) issueLoan(pos uint64, d day, e domain.LoanIssued) {
 // loanEvent appends an event to a loan's life and its portfolio figures to
 // the loan's region and every ancestor.
 func (s *state) loanEvent(id string, le loanEvent) {
-	l := s.Loans[id]
-	if l == nil {
-		// A loan event before its issue cannot come from the domain; keep it
-		// visible on a detached loan rather than drop it.
-		l = &loan{ID: id, Node: -1}
-		s.Loans[id] = l
-	}
+	l := s.loanRecord(id)
 	l.Events = append(l.Events, le)
 	s.dirty.mark(viewLoans, id, 0)
 	var row [portfolioWidth]int64
@@ -337,182 +329,4 @@ func (s *state) markProgressUp(n int32, year int) {
 	if p := s.Regions[n].Parent; p >= 0 {
 		s.dirty.mark(viewProgress, s.Regions[p].Code, year)
 	}
-}
-
-func (s *state) person(id string) int32 {
-	if i, ok := s.PersonIdx[id]; ok {
-		return i
-	}
-	i := int32(len(s.PersonIdx))
-	s.PersonIdx[id] = i
-	return i
-}
-
-// recordPlacement counts a person for each indicator of a placement (or a
-// training), by real name: once per person, indicator, region and year.
-func (s *state) recordPlacement(pos uint64, d day, person, regionCode, id string, inds []domain.Indicator) {
-	n := s.node(regionCode)
-	p := s.person(person)
-	year := d.year()
-	hash := idHash(id)
-	for _, ind := range inds {
-		key := personKey{Person: p, Year: int32(year), Ind: indicatorIdx[ind]}
-		s.addCover(key, cover{Node: n, From: d, To: maxDay, Pos: pos, Placement: hash})
-	}
-}
-
-// reversePlacement stops a placement counting from the reversal date.
-func (s *state) reversePlacement(d day, e domain.PlacementReversed) {
-	n := s.node(e.RegionCode)
-	p := s.person(e.BeneficiaryID)
-	year := e.PlacementDate.Year()
-	id := idHash(e.PlacementID)
-	for _, ind := range e.Indicators {
-		key := personKey{Person: p, Year: int32(year), Ind: indicatorIdx[ind]}
-		s.recount(key, n, d, func(cs []cover) []cover {
-			for i := range cs {
-				// The earliest reversal wins: a replay up to any date after
-				// it sees the placement reversed.
-				if cs[i].Placement == id && d < cs[i].To {
-					cs[i].To = d
-				}
-			}
-			return cs
-		})
-	}
-}
-
-// recount changes a person's covers for one key and moves the counts of node
-// n and its ancestors by the difference between the old and the new union
-// of covers under each of them.
-func (s *state) recount(key personKey, n int32, d day, change func([]cover) []cover) {
-	old := s.Covers[key]
-	before := slices.Clone(old)
-	after := change(old)
-	s.Covers[key] = after
-	s.moveCounts(key, n, before, after)
-}
-
-// addCover counts one more placement (or training) of a person.
-func (s *state) addCover(key personKey, c cover) {
-	after := append(s.Covers[key], c)
-	s.Covers[key] = after
-	year := int(key.Year)
-	switch {
-	case len(after) == 1:
-		// The common case: a person's first placement for this indicator and year.
-		s.addActual(c.Node, year, domain.Indicators[key.Ind], c.From, 1)
-	case allOpen(after):
-		s.recountOpen(after, c.Node, year, key.Ind)
-	default:
-		s.moveCounts(key, c.Node, after[:len(after)-1], after)
-	}
-}
-
-// moveCounts applies, under n and each ancestor, the difference between the
-// person's counting before and after a change.
-func (s *state) moveCounts(key personKey, n int32, before, after []cover) {
-	year := int(key.Year)
-	for a := n; a >= 0; a = s.Regions[a].Parent {
-		for _, st := range diffSteps(s.steps(before, a), s.steps(after, a)) {
-			s.regionYear(a, year).Actual[key.Ind].add1(st.day, st.delta)
-		}
-		s.dirty.mark(viewProgress, s.Regions[a].Code, year)
-	}
-}
-
-// allOpen reports whether no cover has been reversed.
-func allOpen(cs []cover) bool {
-	for _, c := range cs {
-		if c.To != maxDay {
-			return false
-		}
-	}
-	return true
-}
-
-// recountOpen handles one more placement of a person none of whose
-// placements was reversed: under each ancestor the person counts from the
-// earliest placement under it, so only an earlier start moves the count.
-func (s *state) recountOpen(cs []cover, n int32, year int, ind uint8) {
-	added := cs[len(cs)-1]
-	for a := n; a >= 0; a = s.Regions[a].Parent {
-		first, any := maxDay, false
-		for _, c := range cs[:len(cs)-1] {
-			if c.From < first && s.under(c.Node, a) {
-				first, any = c.From, true
-			}
-		}
-		switch {
-		case !any:
-			s.regionYear(a, year).Actual[ind].add1(added.From, 1)
-		case added.From < first:
-			s.regionYear(a, year).Actual[ind].add1(added.From, 1)
-			s.regionYear(a, year).Actual[ind].add1(first, -1)
-		default:
-			continue
-		}
-		s.dirty.mark(viewProgress, s.Regions[a].Code, year)
-	}
-}
-
-// idHash is FNV-1a of an id: covers keep it instead of the id so that they
-// hold no pointers (cheap for the garbage collector); ids are compared only
-// among one person's placements for one indicator and year.
-func idHash(id string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
-// step is a change of a count on a day.
-type step struct {
-	day   day
-	delta int64
-}
-
-// steps returns the step function "the person counts" for the covers under
-// node a: +1 where the union of their intervals starts, -1 where it ends.
-func (s *state) steps(cs []cover, a int32) []step {
-	var iv [][2]day
-	for _, c := range cs {
-		if c.From < c.To && s.under(c.Node, a) {
-			iv = append(iv, [2]day{c.From, c.To})
-		}
-	}
-	sort.Slice(iv, func(i, j int) bool { return iv[i][0] < iv[j][0] })
-	var out []step
-	for i := 0; i < len(iv); {
-		from, to := iv[i][0], iv[i][1]
-		for i++; i < len(iv) && iv[i][0] <= to; i++ {
-			to = max(to, iv[i][1])
-		}
-		out = append(out, step{from, 1})
-		if to != maxDay {
-			out = append(out, step{to, -1})
-		}
-	}
-	return out
-}
-
-// diffSteps returns after - before, merged by day, without zero steps.
-func diffSteps(before, after []step) []step {
-	sum := map[day]int64{}
-	for _, st := range before {
-		sum[st.day] -= st.delta
-	}
-	for _, st := range after {
-		sum[st.day] += st.delta
-	}
-	var out []step
-	for d, v := range sum {
-		if v != 0 {
-			out = append(out, step{d, v})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].day < out[j].day })
-	return out
 }

@@ -203,7 +203,7 @@ func BenchmarkQueryFundBalance(b *testing.B) {
 func BenchmarkQueryBeneficiaryHistory(b *testing.B) {
 	p := views(b)
 	var accounts []string
-	for name := range p.s.Accounts {
+	for name := range p.s.AccountIdx {
 		if strings.HasPrefix(name, "beneficiary:") {
 			accounts = append(accounts, name)
 		}

@@ -125,10 +125,8 @@ func (s *state) drillProgress(n int32, figure string, year int, d day) ([]drillI
 // makes them count under region n as of d.
 func (s *state) drillPersons(n int32, ind uint8, year int, d day) []drillItem {
 	var out []drillItem
-	for key, cs := range s.Covers {
-		if key.Ind != ind || int(key.Year) != year {
-			continue
-		}
+	for p := range s.Persons {
+		cs := s.Persons[p].key(int32(year), ind)
 		best := -1
 		for k, c := range cs {
 			if c.From <= d && d < c.To && s.under(c.Node, n) && (best < 0 || c.Pos < cs[best].Pos) {

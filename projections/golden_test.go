@@ -145,7 +145,7 @@ func renderAll(w *goldenWriter, name string, p *Projector) {
 			w.put(fmt.Sprintf("%s loan %s %q", name, id, asOf), rep, err)
 		}
 	}
-	for _, a := range sortedKeys(s.Accounts) {
+	for _, a := range sortedKeys(s.AccountIdx) {
 		h, err := p.History(a, "", "")
 		w.put(fmt.Sprintf("%s history %s", name, a), h, err)
 		h, err = p.History(a, "2018-01-01", "2018-06-30")

@@ -362,7 +362,8 @@ func (s *state) info(pos uint64) eventInfo {
 // History answers GET /v1/history: an account's entries dated in [from, to]
 // (either may be empty), oldest first, with the running balance.
 func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
-	a, ok := s.Accounts[name]
+	n, ok := s.AccountIdx[name]
+	a := &s.Accounts[n]
 	if !ok {
 		return domain.HistoryReport{}, fmt.Errorf("%w: account %q", ErrNotFound, name)
 	}
@@ -386,7 +387,7 @@ func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
 		}
 		rep.Entries = append(rep.Entries, domain.HistoryEntry{Position: e.Pos, EventID: info.ID.String(),
 			Date: info.Day.String(), Type: s.TypeNames[info.Type], Amount: formatFen(e.Amount),
-			Counterparty: s.Counters[e.Counter], Document: s.Docs[e.Doc], BalanceAfter: formatFen(e.Balance)})
+			Counterparty: s.Accounts[e.Counter].Name, Document: s.Docs[e.Doc], BalanceAfter: formatFen(e.Balance)})
 	}
 	return rep, nil
 }

@@ -23,20 +23,26 @@ type state struct {
 	RegionIdx map[string]int32
 	Years     map[nodeYear]*regionYear
 
-	Accounts  map[string]*account
-	Counters  []string // interned counterparty account names
-	counterIx map[string]int32
-	Docs      []string // interned documents (文号)
-	docIndex  map[string]int32
+	Accounts   []account        // by number; number 0 is no account
+	AccountIdx map[string]int32 // account name -> number
+	BankIdx    map[string]int32 // bank name -> its account's number
+	Docs       []string         // interned documents (文号)
+	docIndex   map[string]int32
+	lastDoc    int32
 
 	Funds map[string]*fund
 	Loans map[string]*loan
 
-	PersonIdx map[string]int32
-	Covers    map[personKey][]cover
+	PersonIdx map[string]int32 // beneficiary id -> index into Persons
+	Persons   []personCovers
 	Subsidies []contribution
 
 	dirty *dirty // changes since the last publication; nil when nobody listens
+
+	// Scratch buffers of real-name counting, reused from one event to the next.
+	spans                   []span
+	chain                   []int32
+	stepsBefore, stepsAfter []step
 }
 
 // eventInfo is what the views keep of every event's envelope.
@@ -55,6 +61,7 @@ type region struct {
 	Children   []int32
 	Poor       bool
 	Portfolio  series // width portfolioWidth
+	Budget     int32  // number of the region's budget account, 0 until posted to
 
 	years []yearRef // cache of the state's Years entries of this node (not in snapshots)
 }
@@ -98,6 +105,8 @@ type statVersion struct {
 
 // account is one double-entry account with its history in log order.
 type account struct {
+	Name    string
+	Fund    string // the fund's id for a fund account, "" otherwise
 	Balance int64
 	Entries []entry
 }
@@ -107,7 +116,7 @@ type entry struct {
 	Pos     uint64
 	Amount  int64 // signed: positive in, negative out
 	Balance int64 // running balance after this entry
-	Counter int32 // index into Counters
+	Counter int32 // number of the counterparty account
 	Doc     int32 // index into Docs
 }
 
@@ -115,6 +124,7 @@ type entry struct {
 type fund struct {
 	ID, Name, Kind, Region string
 	Flows                  series // width fundWidth
+	Account                int32  // number of the fund's account, 0 until posted to
 }
 
 // Columns of fund.Flows.
@@ -134,6 +144,9 @@ type loan struct {
 	IssueDay           day
 	IssuePos           uint64
 	Events             []loanEvent
+	// Numbers of the loan's accounts (principal, interest, written off),
+	// 0 until posted to.
+	Account, Interest, WriteOff int32
 }
 
 // loanEvent is one event of a loan's life.
@@ -171,16 +184,22 @@ const (
 	portfolioWidth
 )
 
-// personKey is the unit of real-name counting: one person, one year, one indicator.
-type personKey struct {
-	Person int32
-	Year   int32
-	Ind    uint8
+// personCovers is one beneficiary as real-name counting sees them.
+type personCovers struct {
+	// Covers are the person's placements and trainings, sorted by year,
+	// indicator and start, so that those of one year and indicator (the
+	// unit of real-name counting) are contiguous and in date order.
+	Covers []cover
+	// Account is the number of the beneficiary's account, 0 until posted to.
+	Account int32
 }
 
 // cover is one placement (or training) of a person counting for an
-// indicator from its date until it is reversed (To = maxDay while it stands).
+// indicator in a year from its date until it is reversed (To = maxDay while
+// it stands).
 type cover struct {
+	Year      int32
+	Ind       uint8
 	Node      int32
 	From, To  day
 	Pos       uint64
@@ -219,14 +238,15 @@ var issuerIdx = func() map[domain.Issuer]uint8 {
 
 func newState() *state {
 	s := &state{
-		RegionIdx: map[string]int32{},
-		Years:     map[nodeYear]*regionYear{},
-		Accounts:  map[string]*account{},
-		Funds:     map[string]*fund{},
-		Loans:     map[string]*loan{},
-		PersonIdx: map[string]int32{},
-		Covers:    map[personKey][]cover{},
-		LastDay:   minDay,
+		RegionIdx:  map[string]int32{},
+		Years:      map[nodeYear]*regionYear{},
+		Accounts:   []account{{}},
+		AccountIdx: map[string]int32{},
+		BankIdx:    map[string]int32{},
+		Funds:      map[string]*fund{},
+		Loans:      map[string]*loan{},
+		PersonIdx:  map[string]int32{},
+		LastDay:    minDay,
 	}
 	s.reindex()
 	return s
@@ -238,10 +258,6 @@ func (s *state) reindex() {
 	s.typeIndex = make(map[string]uint8, len(s.TypeNames))
 	for i, t := range s.TypeNames {
 		s.typeIndex[t] = uint8(i)
-	}
-	s.counterIx = make(map[string]int32, len(s.Counters))
-	for i, c := range s.Counters {
-		s.counterIx[c] = int32(i)
 	}
 	s.docIndex = make(map[string]int32, len(s.Docs))
 	for i, d := range s.Docs {

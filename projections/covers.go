@@ -1,0 +1,234 @@
+package projections
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/hrss-ledger/ledger/domain"
+)
+
+// Real-name counting: a person counts once per indicator, region and year,
+// from the earliest of their placements (or trainings) under the region
+// that stands on a date, whatever the number of placements. Under each
+// region the person's count is the step function "the union of their
+// covers' intervals is non-empty": +1 where the union starts, -1 where it
+// ends. A change to a person's covers moves a region's actual by the
+// difference between that function before and after, day by day.
+
+// person returns the index of a beneficiary, adding them when new.
+func (s *state) person(id string) int32 {
+	if i, ok := s.PersonIdx[id]; ok {
+		return i
+	}
+	i := int32(len(s.Persons))
+	s.PersonIdx[id] = i
+	s.Persons = append(s.Persons, personCovers{})
+	return i
+}
+
+// keyRange returns the bounds of the person's covers of one year and indicator.
+func (p *personCovers) keyRange(year int32, ind uint8) (lo, hi int) {
+	cs := p.Covers
+	lo = sort.Search(len(cs), func(i int) bool {
+		return cs[i].Year > year || (cs[i].Year == year && cs[i].Ind >= ind)
+	})
+	hi = lo + sort.Search(len(cs)-lo, func(i int) bool {
+		c := &cs[lo+i]
+		return c.Year > year || (c.Year == year && c.Ind > ind)
+	})
+	return lo, hi
+}
+
+// key returns the person's covers of one year and indicator, by start.
+func (p *personCovers) key(year int32, ind uint8) []cover {
+	lo, hi := p.keyRange(year, ind)
+	return p.Covers[lo:hi]
+}
+
+// recordPlacement counts a person for each indicator of a placement (or a
+// training), by real name: once per person, indicator, region and year.
+func (s *state) recordPlacement(pos uint64, d day, personID, regionCode, id string, inds []domain.Indicator) {
+	n := s.node(regionCode)
+	p := s.person(personID)
+	year := int32(d.year())
+	hash := idHash(id)
+	for _, ind := range inds {
+		s.addCover(p, cover{Year: year, Ind: indicatorIdx[ind], Node: n, From: d, To: maxDay, Pos: pos, Placement: hash})
+	}
+}
+
+// addCover counts one more placement (or training) of a person.
+func (s *state) addCover(p int32, c cover) {
+	ps := &s.Persons[p]
+	lo, hi := ps.keyRange(c.Year, c.Ind)
+	// After the covers that start on or before it; the order among equal
+	// starts does not matter to the union.
+	at := lo + sort.Search(hi-lo, func(i int) bool { return ps.Covers[lo+i].From > c.From })
+	ps.Covers = slices.Insert(ps.Covers, at, c)
+	if hi == lo {
+		// The common case: a person's first placement for this indicator and year.
+		s.addActual(c.Node, int(c.Year), domain.Indicators[c.Ind], c.From, 1)
+		return
+	}
+	spans := s.spans[:0]
+	for k, cv := range ps.Covers[lo : hi+1] {
+		sp := span{node: cv.Node, from: cv.From, toBefore: cv.To, toAfter: cv.To}
+		if lo+k == at {
+			sp.toBefore = sp.from // not there before: an empty interval
+		}
+		spans = append(spans, sp)
+	}
+	s.spans = spans
+	s.moveCounts(c.Node, c.Year, c.Ind, spans)
+}
+
+// reversePlacement stops a placement counting from the reversal date.
+func (s *state) reversePlacement(d day, e domain.PlacementReversed) {
+	n := s.node(e.RegionCode)
+	p := s.person(e.BeneficiaryID)
+	year := int32(e.PlacementDate.Year())
+	id := idHash(e.PlacementID)
+	for _, ind := range e.Indicators {
+		i := indicatorIdx[ind]
+		ps := &s.Persons[p]
+		lo, hi := ps.keyRange(year, i)
+		spans := s.spans[:0]
+		for k := lo; k < hi; k++ {
+			c := &ps.Covers[k]
+			sp := span{node: c.Node, from: c.From, toBefore: c.To, toAfter: c.To}
+			// The earliest reversal wins: a replay up to any date after
+			// it sees the placement reversed.
+			if c.Placement == id && d < c.To {
+				c.To, sp.toAfter = d, d
+			}
+			spans = append(spans, sp)
+		}
+		s.spans = spans
+		s.moveCounts(n, year, i, spans)
+	}
+}
+
+// span is one cover's interval before and after a change, with the place
+// (in the chain of ancestors being recounted) of the lowest ancestor it lies under.
+type span struct {
+	node              int32
+	low               int32
+	from              day
+	toBefore, toAfter day
+}
+
+// step is a change of a count on a day.
+type step struct {
+	day   day
+	delta int64
+}
+
+// moveCounts applies, under n and each ancestor, the difference between the
+// person's counting before and after a change of their covers of one year
+// and indicator (spans, sorted by start). It costs O(covers × depth), with
+// no sorting and no allocation once the scratch buffers have grown.
+func (s *state) moveCounts(n, year int32, ind uint8, spans []span) {
+	chain := s.chain[:0]
+	for a := n; a >= 0; a = s.Regions[a].Parent {
+		chain = append(chain, a)
+	}
+	s.chain = chain
+	for i := range spans {
+		spans[i].low = s.lowestIn(chain, spans[i].node)
+	}
+	for j, a := range chain {
+		s.stepsBefore = unionSteps(spans, int32(j), false, s.stepsBefore[:0])
+		s.stepsAfter = unionSteps(spans, int32(j), true, s.stepsAfter[:0])
+		s.addDiff(a, int(year), ind, s.stepsBefore, s.stepsAfter)
+		s.dirty.mark(viewProgress, s.Regions[a].Code, int(year))
+	}
+}
+
+// lowestIn returns the place in chain of the lowest ancestor (or self) of
+// node x, len(chain) when x lies under none of them.
+func (s *state) lowestIn(chain []int32, x int32) int32 {
+	for y := x; y >= 0; y = s.Regions[y].Parent {
+		for j, a := range chain {
+			if a == y {
+				return int32(j)
+			}
+		}
+	}
+	return int32(len(chain))
+}
+
+// unionSteps appends the step function of the union of the intervals of
+// the spans under chain[j] (before or after the change): +1 where a
+// component starts, -1 where it ends. Spans come sorted by start, so the
+// steps come out in increasing day order.
+func unionSteps(spans []span, j int32, after bool, out []step) []step {
+	var from, to day
+	open := false
+	for i := range spans {
+		sp := &spans[i]
+		end := sp.toBefore
+		if after {
+			end = sp.toAfter
+		}
+		if sp.low > j || sp.from >= end {
+			continue
+		}
+		if open && sp.from <= to {
+			to = max(to, end)
+			continue
+		}
+		if open {
+			out = appendComponent(out, from, to)
+		}
+		from, to, open = sp.from, end, true
+	}
+	if open {
+		out = appendComponent(out, from, to)
+	}
+	return out
+}
+
+func appendComponent(out []step, from, to day) []step {
+	out = append(out, step{from, 1})
+	if to != maxDay {
+		out = append(out, step{to, -1})
+	}
+	return out
+}
+
+// addDiff adds after - before, merged by day and without zero steps, to an
+// indicator of region a.
+func (s *state) addDiff(a int32, year int, ind uint8, before, after []step) {
+	i, k := 0, 0
+	for i < len(before) || k < len(after) {
+		var d day
+		var v int64
+		switch {
+		case k == len(after) || (i < len(before) && before[i].day < after[k].day):
+			d, v = before[i].day, -before[i].delta
+			i++
+		case i == len(before) || after[k].day < before[i].day:
+			d, v = after[k].day, after[k].delta
+			k++
+		default:
+			d, v = after[k].day, after[k].delta-before[i].delta
+			i++
+			k++
+		}
+		if v != 0 {
+			s.regionYear(a, year).Actual[ind].add1(d, v)
+		}
+	}
+}
+
+// idHash is FNV-1a of an id: covers keep it instead of the id so that they
+// hold no pointers (cheap for the garbage collector); ids are compared only
+// among one person's placements for one indicator and year.
+func idHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}

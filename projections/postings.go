@@ -1,0 +1,166 @@
+package projections
+
+import (
+	"github.com/shopspring/decimal"
+
+	"github.com/hrss-ledger/ledger/domain"
+)
+
+// Postings without account names. domain.Postings names each account by
+// concatenating a prefix and an id, two strings per posting; a rebuild
+// would build millions of them only to look them up again. legs computes
+// the same postings with each account given as its kind and the id of the
+// thing it belongs to, and the state keeps each account's number on that
+// thing (the fund, the beneficiary, the loan, the bank, the region), so that
+// a name is built once per account (TestLegsEqualDomainPostings).
+
+// acctKind is the kind of thing an account belongs to.
+type acctKind uint8
+
+// Kinds of account, one per account-name function of the domain.
+const (
+	acctFund acctKind = iota
+	acctBeneficiary
+	acctLoan
+	acctBank
+	acctBudget
+	acctInterest
+	acctWriteOff
+)
+
+// acctRef names an account by its kind and owner.
+type acctRef struct {
+	kind acctKind
+	id   string
+}
+
+// name is the account's name as the domain writes it.
+func (r acctRef) name() string {
+	switch r.kind {
+	case acctFund:
+		return domain.FundAccount(r.id)
+	case acctBeneficiary:
+		return domain.BeneficiaryAccount(r.id)
+	case acctLoan:
+		return domain.LoanAccount(r.id)
+	case acctBank:
+		return domain.BankAccount(r.id)
+	case acctBudget:
+		return domain.BudgetAccount(r.id)
+	case acctInterest:
+		return domain.InterestAccount(r.id)
+	case acctWriteOff:
+		return domain.WriteOffAccount(r.id)
+	}
+	panic("projections: unknown account kind")
+}
+
+// leg is one posting: amount moves from one account to another.
+type leg struct {
+	from, to acctRef
+	amount   decimal.Decimal
+}
+
+// maxLegs is the most postings one event makes.
+const maxLegs = 2
+
+// legs returns the postings of an event exactly as domain.Postings does,
+// in buf, without building account names; nil for an event that moves no money.
+func legs(ev domain.Event, buf *[maxLegs]leg) []leg {
+	one := func(fk acctKind, from string, tk acctKind, to string, amount decimal.Decimal) []leg {
+		buf[0] = leg{acctRef{fk, from}, acctRef{tk, to}, amount}
+		return buf[:1]
+	}
+	switch e := ev.(type) {
+	case domain.FundAllocated:
+		return one(acctBudget, e.RegionCode, acctFund, e.FundID, e.Amount)
+	case domain.SubsidyPaid:
+		return one(acctFund, e.FundID, acctBeneficiary, e.BeneficiaryID, e.Amount)
+	case domain.SubsidyReversed:
+		return one(acctBeneficiary, e.BeneficiaryID, acctFund, e.FundID, e.Amount)
+	case domain.LoanIssued:
+		return one(acctBank, e.Bank, acctLoan, e.LoanID, e.Principal)
+	case domain.LoanRepaid:
+		out := buf[:0]
+		// A zero leg is left out, as the domain leaves it out.
+		if e.Principal.IsPositive() {
+			out = append(out, leg{acctRef{acctLoan, e.LoanID}, acctRef{acctBank, e.Bank}, e.Principal})
+		}
+		if e.Interest.IsPositive() {
+			out = append(out, leg{acctRef{acctInterest, e.LoanID}, acctRef{acctBank, e.Bank}, e.Interest})
+		}
+		return out
+	case domain.InterestSubsidyPaid:
+		return one(acctFund, e.FundID, acctInterest, e.LoanID, e.Amount)
+	case domain.LoanCompensated:
+		return one(acctFund, e.GuaranteeFundID, acctBank, e.Bank, e.Amount)
+	case domain.LoanRecovered:
+		return one(acctLoan, e.LoanID, acctFund, e.GuaranteeFundID, e.Amount)
+	case domain.LoanWrittenOff:
+		buf[0] = leg{acctRef{acctLoan, e.LoanID}, acctRef{acctWriteOff, e.LoanID}, e.Amount}
+		buf[1] = leg{acctRef{acctFund, e.FundID}, acctRef{acctFund, e.GuaranteeFundID}, e.Amount}
+		return buf[:2]
+	}
+	return nil
+}
+
+// account returns the number of the account r names, opening it at the
+// first posting: the number is kept on the account's owner, so that the
+// name is built and looked up only then.
+func (s *state) account(r acctRef) int32 {
+	var slot *int32
+	switch r.kind {
+	case acctFund:
+		slot = &s.fund(r.id).Account
+	case acctBeneficiary:
+		slot = &s.Persons[s.person(r.id)].Account
+	case acctLoan:
+		slot = &s.loanRecord(r.id).Account
+	case acctInterest:
+		slot = &s.loanRecord(r.id).Interest
+	case acctWriteOff:
+		slot = &s.loanRecord(r.id).WriteOff
+	case acctBudget:
+		slot = &s.Regions[s.node(r.id)].Budget
+	case acctBank:
+		if a, ok := s.BankIdx[r.id]; ok {
+			return a
+		}
+		a := s.openAccount(r)
+		s.BankIdx[r.id] = a
+		return a
+	}
+	if *slot == 0 {
+		*slot = s.openAccount(r)
+	}
+	return *slot
+}
+
+// openAccount adds an account; numbers start at 1 (0 means "none yet").
+func (s *state) openAccount(r acctRef) int32 {
+	name := r.name()
+	if a, ok := s.AccountIdx[name]; ok {
+		return a
+	}
+	a := int32(len(s.Accounts))
+	acc := account{Name: name}
+	if r.kind == acctFund {
+		acc.Fund = r.id
+	}
+	s.Accounts = append(s.Accounts, acc)
+	s.AccountIdx[name] = a
+	return a
+}
+
+// loanRecord returns a loan, adding a detached one (no region) for an id
+// not issued yet, so that no figure is lost.
+func (s *state) loanRecord(id string) *loan {
+	l := s.Loans[id]
+	if l == nil {
+		// A loan event before its issue cannot come from the domain; keep
+		// it visible on a detached loan rather than drop it.
+		l = &loan{ID: id, Node: -1}
+		s.Loans[id] = l
+	}
+	return l
+}
