@@ -11,7 +11,13 @@ import (
 // compared through the domain's own encoding.
 func sameAsDomain(t *testing.T, eventType string, data []byte) {
 	t.Helper()
-	lean, leanErr := leanDecode(eventType, data)
+	sameAsDomainWith(t, eventType, data, nil)
+}
+
+// sameAsDomainWith is sameAsDomain with values shared through syms.
+func sameAsDomainWith(t *testing.T, eventType string, data []byte, syms *symbols) {
+	t.Helper()
+	lean, leanErr := leanDecodeWith(eventType, data, syms)
 	if ignored[eventType] || notBusiness(eventType) {
 		if lean != nil || leanErr != nil {
 			t.Errorf("got %v, %v for an ignored type, want nothing", lean, leanErr)
@@ -44,6 +50,24 @@ func TestLeanDecodeEqualsDomain(t *testing.T) {
 			}
 		})
 	})
+	t.Run("sharing repeated values between events changes no event", func(t *testing.T) {
+		syms := newSymbols()
+		generateLog(20000, 3, func(evs []domain.Event) {
+			for _, e := range evs {
+				typ, data, err := domain.Encode(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameAsDomainWith(t, typ, data, syms)
+			}
+		})
+		for _, evs := range randomHistory(8, 2000) {
+			for _, e := range evs {
+				typ, data, _ := domain.Encode(e)
+				sameAsDomainWith(t, typ, data, syms)
+			}
+		}
+	})
 	odd := []struct{ name, typ, data string }{
 		{"an unknown field falls back and fails", domain.TypeSubsidyPaid, `{"payment_id":"p","amount":"5","extra":1}`},
 		{"an escaped string falls back", domain.TypeTrainingRecorded, `{"training_id":"a\"b","beneficiary_id":"b","course_kind":"vocational","region_code":"610900","date":"2017-01-01"}`},
@@ -54,6 +78,10 @@ func TestLeanDecodeEqualsDomain(t *testing.T) {
 		{"a null indicator list falls back", domain.TypePlacementRecorded, `{"placement_id":"P","beneficiary_id":"b","kind":"urban_job","region_code":"610900","date":"2017-01-01","indicators":null}`},
 		{"spaces are allowed", domain.TypeInterestSubsidyPaid, ` { "loan_id" : "L" , "fund_id":"F","region_code":"6","amount":"12.5","period_end":"2017-03-31" } `},
 		{"trailing data fails", domain.TypeLoanRepaid, `{"loan_id":"L","bank":"B","principal":"5","interest":"0","date":"2017-01-01"} {}`},
+		{"a loan with partners falls back", domain.TypeLoanIssued, `{"loan_id":"L","borrower_id":"B","borrower_kind":"individual","partners":["a"],"bank":"ABC","principal":"5","annual_rate":"0.0435","term_months":36,"issue_date":"2017-01-01","guarantee_fund_id":"G","region_code":"6","poor_village":true,"counter_guarantee_waived":false,"jobs_created":2}`},
+		{"a rate with many places is read exactly", domain.TypeLoanIssued, `{"loan_id":"L","borrower_id":"B","borrower_kind":"individual","bank":"ABC","principal":"5.10","annual_rate":"0.04350000","term_months":36,"issue_date":"2017-01-01","guarantee_fund_id":"G","region_code":"6","poor_village":false,"counter_guarantee_waived":true,"jobs_created":0}`},
+		{"a bad boolean falls back and fails", domain.TypeLoanIssued, `{"loan_id":"L","principal":"5","annual_rate":"0.04","poor_village":tru}`},
+		{"an unknown date falls back and fails", domain.TypeLoanClosed, `{"loan_id":"L","date":"2017-02-30"}`},
 		{"invalid utf-8 falls back", domain.TypeTrainingRecorded, "{\"training_id\":\"\xff\",\"beneficiary_id\":\"b\",\"course_kind\":\"vocational\",\"region_code\":\"610900\",\"date\":\"2017-01-01\"}"},
 	}
 	for _, tt := range odd {

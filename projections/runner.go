@@ -23,9 +23,11 @@ type decoded struct {
 	err error
 }
 
-func decode(e *eventstore.Event) decoded {
+// decode decodes one event, sharing repeated values through syms (owned by
+// the calling goroutine; nil shares nothing).
+func decode(e *eventstore.Event, syms *symbols) decoded {
 	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
-	ev, err := leanDecode(e.Type, e.Data)
+	ev, err := leanDecodeWith(e.Type, e.Data, syms)
 	switch {
 	case err != nil:
 	case ev != nil:
@@ -54,18 +56,22 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	jobs := make(chan *decodeJob, workers*2)
 	order := make(chan *decodeJob, workers*4)
+	// Applied jobs come back to the reader, so that a rebuild reuses a few
+	// batches instead of allocating one per 512 events.
+	free := make(chan *decodeJob, workers*6+2)
 	for range workers {
 		go func() {
+			syms := newSymbols()
 			for j := range jobs {
 				for i := range j.events {
-					j.out[i] = decode(&j.events[i])
+					j.out[i] = decode(&j.events[i], syms)
 				}
 				close(j.done)
 			}
 		}()
 	}
 	readErr := make(chan error, 1)
-	go func() { readErr <- p.feed(ctx, r, jobs, order) }()
+	go func() { readErr <- p.feed(ctx, r, jobs, order, free) }()
 	var applyErr error
 	for j := range order {
 		<-j.done
@@ -74,6 +80,7 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 				cancel()
 			}
 		}
+		j.recycle(free)
 	}
 	if err := <-readErr; applyErr == nil && err != nil {
 		return fmt.Errorf("projections: catch up: %w", err)
@@ -81,30 +88,54 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	return applyErr
 }
 
+// recycle clears an applied job (dropping its references to the events)
+// and offers it for reuse.
+func (j *decodeJob) recycle(free chan<- *decodeJob) {
+	clear(j.events)
+	clear(j.out)
+	j.events, j.out, j.done = j.events[:0], j.out[:0], nil
+	select {
+	case free <- j:
+	default:
+	}
+}
+
+// newJob returns an empty job, reused when one is free.
+func newJob(free <-chan *decodeJob) *decodeJob {
+	select {
+	case j := <-free:
+		j.done = make(chan struct{})
+		return j
+	default:
+		return &decodeJob{events: make([]eventstore.Event, 0, decodeBatchEvents),
+			out: make([]decoded, 0, decodeBatchEvents), done: make(chan struct{})}
+	}
+}
+
 // feed reads the log into decoding jobs, queued in log order.
-func (p *Projector) feed(ctx context.Context, r Reader, jobs, order chan<- *decodeJob) error {
+func (p *Projector) feed(ctx context.Context, r Reader, jobs, order chan<- *decodeJob, free <-chan *decodeJob) error {
 	defer close(jobs)
 	defer close(order)
-	cur := make([]eventstore.Event, 0, decodeBatchEvents)
+	cur := newJob(free)
 	flush := func() error {
-		j := &decodeJob{events: cur, out: make([]decoded, len(cur)), done: make(chan struct{})}
+		cur.out = cur.out[:len(cur.events)]
 		select {
-		case order <- j:
+		case order <- cur:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		jobs <- j
-		cur = make([]eventstore.Event, 0, decodeBatchEvents)
+		jobs <- cur
+		cur = newJob(free)
 		return nil
 	}
 	err := r.Read(ctx, p.Position(), func(e eventstore.Event) error {
-		cur = append(cur, e)
-		if len(cur) == decodeBatchEvents {
+		cur.events = append(cur.events, e)
+		if len(cur.events) == decodeBatchEvents {
 			return flush()
 		}
 		return nil
 	})
-	if err == nil && len(cur) > 0 {
+	if err == nil && len(cur.events) > 0 {
 		err = flush()
 	}
 	return err
@@ -165,8 +196,9 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 	}
 	p.startPublishing(ctx)
 	lastSnapshot := time.Now()
+	syms := newSymbols()
 	err := log.Subscribe(ctx, p.Position(), func(e eventstore.Event) error {
-		if err := p.applyBatch([]decoded{decode(&e)}); err != nil {
+		if err := p.applyBatch([]decoded{decode(&e, syms)}); err != nil {
 			return err
 		}
 		if time.Since(lastSnapshot) >= p.cfg.SnapshotInterval {
