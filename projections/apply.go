@@ -29,7 +29,7 @@ func (s *state) apply(env envelope, ev domain.Event) {
 	if d > s.LastDay && env.Business {
 		s.LastDay = d
 	}
-	s.Events = append(s.Events, eventInfo{Pos: env.Pos, ID: env.ID, Day: d, Type: s.internType(env.Type)})
+	s.Events.add(eventInfo{Pos: env.Pos, ID: env.ID, Day: d, Type: s.internType(env.Type)})
 	if ev == nil {
 		return // a kind of event no view reads
 	}
@@ -140,7 +140,7 @@ func (s *state) fundFlow(id string, d day, col int, amount int64) {
 func (s *state) entry(a, counter int32, pos uint64, amount int64, doc int32) {
 	acc := &s.Accounts[a]
 	acc.Balance += amount
-	acc.Entries = append(acc.Entries, entry{Pos: pos, Amount: amount, Balance: acc.Balance, Counter: counter, Doc: doc})
+	acc.Entries.add(entry{Pos: pos, Amount: amount, Balance: acc.Balance, Counter: counter, Doc: doc})
 }
 
 // internDoc returns the index of a document; consecutive events often name the same one.

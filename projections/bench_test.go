@@ -127,7 +127,7 @@ func BenchmarkRebuildAll(b *testing.B) {
 		}
 		gc1, user1, n1 := cpuSeconds()
 		gcCPU, userCPU, cycles = gcCPU+gc1-gc0, userCPU+user1-user0, cycles+n1-n0
-		events += len(p.s.Events)
+		events += p.s.Events.N
 		b.StopTimer()
 		runtime.GC()
 		var ms runtime.MemStats

@@ -177,7 +177,7 @@ func renderDrillDowns(w *goldenWriter, name string, p *Projector, codes []string
 // yearsOf lists the years from the earliest to the latest business date.
 func yearsOf(s *state) []int {
 	lo, hi := 0, 0
-	for _, e := range s.Events {
+	for e := range s.Events.all {
 		if e.Day == minDay {
 			continue
 		}

@@ -351,12 +351,12 @@ func (s *state) Loan(id, asOf string) (domain.LoanReport, error) {
 
 // info returns the envelope facts of the event at pos.
 func (s *state) info(pos uint64) eventInfo {
-	if i := int(pos) - 1; i >= 0 && i < len(s.Events) && s.Events[i].Pos == pos {
-		return s.Events[i]
+	if i := int(pos) - 1; i >= 0 && i < s.Events.N && s.Events.at(i).Pos == pos {
+		return *s.Events.at(i)
 	}
-	i := sort.Search(len(s.Events), func(i int) bool { return s.Events[i].Pos >= pos })
-	assert(i < len(s.Events) && s.Events[i].Pos == pos, "history names an event the views never saw")
-	return s.Events[i]
+	i := sort.Search(s.Events.N, func(i int) bool { return s.Events.at(i).Pos >= pos })
+	assert(i < s.Events.N && s.Events.at(i).Pos == pos, "history names an event the views never saw")
+	return *s.Events.at(i)
 }
 
 // History answers GET /v1/history: an account's entries dated in [from, to]
@@ -380,7 +380,7 @@ func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
 		}
 	}
 	rep := domain.HistoryReport{Account: name, Balance: formatFen(a.Balance), Position: s.Pos, Entries: []domain.HistoryEntry{}}
-	for _, e := range a.Entries {
+	for e := range a.Entries.all {
 		info := s.info(e.Pos)
 		if info.Day < lo || info.Day > hi {
 			continue

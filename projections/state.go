@@ -15,7 +15,7 @@ type state struct {
 	Hash    [32]byte
 	LastDay day // latest business date seen: the date of a view without as_of
 
-	Events    []eventInfo // one per applied event, in log order
+	Events    chunked[eventInfo] // one per applied event, in log order
 	TypeNames []string
 	typeIndex map[string]uint8
 
@@ -108,7 +108,7 @@ type account struct {
 	Name    string
 	Fund    string // the fund's id for a fund account, "" otherwise
 	Balance int64
-	Entries []entry
+	Entries chunked[entry]
 }
 
 // entry is one posting seen from one account.
