@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -22,10 +22,11 @@ var errNotIntact = errors.New("the log is not intact")
 // verifyReport is what `ledger verify` prints (JSON).
 type verifyReport struct {
 	audit.ChainReport
-	TrialBalance   string `json:"trial_balance"` // sum of every account's balance: always 0.00
-	Accounts       int    `json:"accounts"`
-	InvariantsOK   bool   `json:"invariants_ok"`
-	InvariantError string `json:"invariant_error,omitempty"`
+	TrialBalance   string       `json:"trial_balance"` // sum of every account's balance: always 0.00
+	Accounts       int          `json:"accounts"`
+	InvariantsOK   bool         `json:"invariants_ok"`
+	InvariantError string       `json:"invariant_error,omitempty"`
+	Views          *viewsReport `json:"views,omitempty"`
 }
 
 func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
@@ -33,6 +34,12 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	var sf storeFlags
 	sf.register(fs)
 	keyFile := fs.String("key", "", "the deployment's audit.pub, to check checkpoint signatures (default: DIR/audit.pub when present)")
+	var trusted []audit.Checkpoint
+	fs.Func("checkpoint", "a checkpoint kept outside the log (JSON file, repeatable): the log must hold its events with its root; catches a log cut short", func(path string) error {
+		cp, err := readCheckpointFile(path)
+		trusted = append(trusted, cp)
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -40,12 +47,17 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := sf.open(ctx)
+	log, err := openVerifiable(ctx, sf)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	report, err := verifyLog(ctx, store, pub)
+	defer log.Close()
+	report, err := verifyLog(ctx, log, audit.VerifyOptions{PublicKey: pub, Trusted: trusted})
+	if err == nil {
+		var views viewsReport
+		views, err = compareViews(ctx, log, viewsDir(sf.dataDir))
+		report.Views = &views
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if encErr := enc.Encode(report); encErr != nil {
@@ -57,17 +69,18 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 // verifyLog checks the hash chain and the Merkle checkpoints, then replays
 // every event through the domain's evolve (whose assertions re-check the
 // invariants) and the double-entry postings.
-func verifyLog(ctx context.Context, store eventstore.Store, pub ed25519.PublicKey) (verifyReport, error) {
-	head, err := store.Head(ctx)
+func verifyLog(ctx context.Context, log verifiable, opts audit.VerifyOptions) (verifyReport, error) {
+	head, err := log.Head(ctx)
 	if err != nil {
 		return verifyReport{}, err
 	}
 	bar := newProgressBar(int64(head), "verifying")
-	chain, _, err := audit.VerifyLog(ctx, store, audit.VerifyOptions{PublicKey: pub, Progress: func(p eventstore.Position) {
+	opts.Progress = func(p eventstore.Position) {
 		if p%4096 == 0 {
 			bar.Set(int64(p))
 		}
-	}})
+	}
+	chain, _, err := audit.VerifyLog(ctx, log, opts)
 	bar.Finish()
 	report := verifyReport{ChainReport: chain}
 	if err != nil {
@@ -76,7 +89,7 @@ func verifyLog(ctx context.Context, store eventstore.Store, pub ed25519.PublicKe
 		}
 		return report, err
 	}
-	balances, err := replayInvariants(ctx, store)
+	balances, err := replayInvariants(ctx, log)
 	report.Accounts = len(balances)
 	report.TrialBalance = sumBalances(balances).StringFixed(2)
 	if err != nil {
@@ -87,12 +100,26 @@ func verifyLog(ctx context.Context, store eventstore.Store, pub ed25519.PublicKe
 	return report, nil
 }
 
+// readCheckpointFile reads a checkpoint as the API lists it or `ledger
+// audit checkpoint --out` writes it.
+func readCheckpointFile(path string) (audit.Checkpoint, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return audit.Checkpoint{}, err
+	}
+	var cp audit.Checkpoint
+	if err := json.Unmarshal(data, &cp); err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return cp, nil
+}
+
 // replayInvariants folds the log through domain.Evolve and the postings,
 // naming the first position at which an invariant fails.
-func replayInvariants(ctx context.Context, store eventstore.Store) (map[string]decimal.Decimal, error) {
+func replayInvariants(ctx context.Context, log verifiable) (map[string]decimal.Decimal, error) {
 	ledger := domain.NewLedger()
 	balances := map[string]decimal.Decimal{}
-	err := store.Read(ctx, 0, func(e eventstore.Event) error {
+	err := log.Read(ctx, 0, func(e eventstore.Event) error {
 		if e.Type == audit.CheckpointEventType {
 			return nil
 		}

@@ -108,6 +108,25 @@ func (r *Raw) Close() error {
 	return nil
 }
 
+// Head returns the position the stream's last message claims for its last
+// event, unverified (0 when the stream is empty or that message does not
+// decode): enough to size a progress bar.
+func (r *Raw) Head(ctx context.Context) uint64 {
+	info, err := r.js.StreamInfo(r.cfg.stream, nats.Context(ctx))
+	if err != nil || info.State.LastSeq == 0 {
+		return 0
+	}
+	m, err := r.js.GetMsg(r.cfg.stream, info.State.LastSeq, nats.Context(ctx))
+	if err != nil {
+		return 0
+	}
+	events, err := DecodeMessage(m.Data)
+	if err != nil {
+		return 0
+	}
+	return events[len(events)-1].Position
+}
+
 // Scan calls fn once per stream sequence from 1 to the stream's last, in
 // order: with the message's events as stored (their positions as the
 // message claims them), or with an error wrapping ErrMalformed for a
