@@ -14,6 +14,7 @@ type envelope struct {
 	Pos  uint64
 	ID   uuid.UUID
 	Type string
+	Code uint8 // the type's place in knownTypes + 1; 0 for a type this code does not know
 	Hash [32]byte
 	Day  day // the business date
 	// Business is false for an event that records no business fact: it
@@ -29,7 +30,7 @@ func (s *state) apply(env envelope, ev domain.Event) {
 	if d > s.LastDay && env.Business {
 		s.LastDay = d
 	}
-	s.Events.add(eventInfo{Pos: env.Pos, ID: env.ID, Day: d, Type: s.internType(env.Type)})
+	s.Events.add(eventInfo{Pos: env.Pos, ID: env.ID, Day: d, Type: s.typeOf(env)})
 	if ev == nil {
 		return // a kind of event no view reads
 	}
@@ -80,6 +81,34 @@ func trainingIndicator(k domain.CourseKind) domain.Indicator {
 		return domain.EntrepreneurshipTrainings
 	}
 	return domain.VocationalTrainings
+}
+
+// knownTypes numbers the event types the domain knows, so that decoding
+// (on other goroutines) can tag each event with its type's number and
+// applying it need not look its type name up.
+var knownTypes = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for i, t := range domain.EventTypes() {
+		assert(i < maxKnownTypes, "too many event types")
+		m[t] = uint8(i + 1)
+	}
+	return m
+}()
+
+// maxKnownTypes bounds the domain's event types typeOf caches.
+const maxKnownTypes = 254
+
+// typeOf returns the index of an event's type name in TypeNames.
+func (s *state) typeOf(env envelope) uint8 {
+	if env.Code == 0 {
+		return s.internType(env.Type)
+	}
+	if t := s.typeByCode[env.Code]; t != 0 {
+		return t - 1
+	}
+	t := s.internType(env.Type)
+	s.typeByCode[env.Code] = t + 1
+	return t
 }
 
 func (s *state) internType(t string) uint8 {

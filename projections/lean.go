@@ -372,7 +372,9 @@ func scanPlacement(data []byte, syms *symbols) (domain.Event, bool) {
 			s.bad = true
 		}
 	})
-	return e, !s.bad && bytes.Contains(data, []byte(`"indicators":`))
+	// A key cannot appear inside a string the scanner accepts (no quotes
+	// in them), so seeing the key is seeing the list.
+	return e, !s.bad && m&(1<<6) != 0
 }
 
 func scanSubsidy(data []byte, syms *symbols) (domain.Event, bool) {

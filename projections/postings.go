@@ -155,6 +155,11 @@ func (s *state) openAccount(r acctRef) int32 {
 // loanRecord returns a loan, adding a detached one (no region) for an id
 // not issued yet, so that no figure is lost.
 func (s *state) loanRecord(id string) *loan {
+	// A loan event looks its loan up for each of its postings and for its
+	// life: the last one found answers without a map lookup.
+	if l := s.lastLoan; l != nil && l.ID == id {
+		return l
+	}
 	l := s.Loans[id]
 	if l == nil {
 		// A loan event before its issue cannot come from the domain; keep
@@ -162,5 +167,6 @@ func (s *state) loanRecord(id string) *loan {
 		l = &loan{ID: id, Node: -1}
 		s.Loans[id] = l
 	}
+	s.lastLoan = l
 	return l
 }

@@ -30,7 +30,7 @@ type decoded struct {
 // decode decodes one event, sharing repeated values through syms (owned by
 // the calling goroutine; nil shares nothing).
 func decode(e *eventstore.Event, syms *symbols) decoded {
-	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
+	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Code: knownTypes[e.Type], Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
 	ev, err := leanDecodeWith(e.Type, e.Data, syms)
 	switch {
 	case err != nil:

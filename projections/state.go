@@ -15,9 +15,10 @@ type state struct {
 	Hash    [32]byte
 	LastDay day // latest business date seen: the date of a view without as_of
 
-	Events    chunked[eventInfo] // one per applied event, in log order
-	TypeNames []string
-	typeIndex map[string]uint8
+	Events     chunked[eventInfo] // one per applied event, in log order
+	TypeNames  []string
+	typeIndex  map[string]uint8
+	typeByCode [maxKnownTypes + 1]uint8 // knownTypes number -> index in TypeNames + 1
 
 	Regions   []region
 	RegionIdx map[string]int32
@@ -30,8 +31,9 @@ type state struct {
 	docIndex   map[string]int32
 	lastDoc    int32
 
-	Funds map[string]*fund
-	Loans map[string]*loan
+	Funds    map[string]*fund
+	Loans    map[string]*loan
+	lastLoan *loan // the loan last looked up
 
 	PersonIdx map[string]int32 // beneficiary id -> index into Persons
 	Persons   []personCovers
