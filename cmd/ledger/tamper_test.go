@@ -20,6 +20,8 @@ import (
 	"github.com/hrss-ledger/ledger/eventstore"
 	"github.com/hrss-ledger/ledger/eventstore/audit"
 	natsstore "github.com/hrss-ledger/ledger/eventstore/jetstream"
+	"github.com/hrss-ledger/ledger/eventstore/memory"
+	"github.com/hrss-ledger/ledger/projections"
 )
 
 // tamperTimeout bounds one tampering of a data directory.
@@ -145,6 +147,58 @@ func TestTamperedDataDirectoryFailsVerify(t *testing.T) {
 			t.Errorf("stderr %q does not say %q", stderr, want)
 		}
 	})
+}
+
+// TestVerifyReportsLiveViewsTheLogDoesNotMake gives an intact log a views
+// snapshot built from another history of the same length (one allocation
+// differs): the chain verifies, the views comparison must not.
+func TestVerifyReportsLiveViewsTheLogDoesNotMake(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	recordHistory(s, seedCity(s))
+	s.stop()
+
+	other := memory.New()
+	defer other.Close()
+	altered := 0
+	for _, m := range readStored(t, data) {
+		for _, e := range m.events {
+			body := bytes.Replace(e.Data, []byte(`"amount":"20000"`), []byte(`"amount":"20001"`), 1)
+			if !bytes.Equal(body, e.Data) {
+				altered++
+			}
+			c := eventstore.Commit{CommandID: e.ID.String(), Fingerprint: e.ID.String(),
+				Events: []eventstore.Event{{ID: e.ID, Stream: e.Stream, Type: e.Type, Data: body, Meta: e.Meta}}}
+			if _, err := other.Append(tamperContext(t), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if altered != 1 {
+		t.Fatalf("altered %d events, want the one allocation of 20000.00", altered)
+	}
+	if err := os.RemoveAll(viewsDir(data)); err != nil { // or New would load the server's snapshot
+		t.Fatal(err)
+	}
+	views, err := projections.New(projections.Config{Dir: viewsDir(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := views.CatchUp(tamperContext(t), other); err != nil {
+		t.Fatal(err)
+	}
+	if err := views.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := ledgerRun(t, "verify", "--data", data)
+	report := parseVerifyReport(t, stdout)
+	if code != 1 || !report.OK || !strings.Contains(stderr, errViewsDiffer.Error()) {
+		t.Fatalf("exit %d, chain ok %v, stderr %q; want exit 1 on an intact chain, the views differing\n%s", code, report.OK, stderr, stdout)
+	}
+	if v := report.Views; v == nil || len(v.Mismatches) == 0 || !strings.Contains(strings.Join(v.Mismatches, "\n"), "fund AK-EMP") {
+		t.Errorf("views: got %+v, want a mismatch of fund AK-EMP", v)
+	}
 }
 
 func parseVerifyReport(t *testing.T, stdout string) verifyReport {
