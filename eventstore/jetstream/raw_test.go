@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -128,4 +129,29 @@ func TestRawScanReportsMissingSequences(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkRawScan reads the 1,000,000-event log of BenchmarkReadAll
+// through Raw.Scan, as `ledger verify` does (no cache, no verification).
+func BenchmarkRawScan(b *testing.B) {
+	dir := readAllDir(b)
+	r, err := OpenRaw(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	events := 0
+	start := time.Now()
+	for b.Loop() {
+		n := 0
+		err := r.Scan(context.Background(), func(_ uint64, batch []eventstore.Event, err error) error {
+			n += len(batch)
+			return err
+		})
+		if err != nil || n != readAllEvents {
+			b.Fatalf("scanned %d events, %v; want %d", n, err, readAllEvents)
+		}
+		events += n
+	}
+	b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
 }
