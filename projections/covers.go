@@ -70,6 +70,9 @@ func (s *state) addCover(p int32, c cover) {
 		s.addActual(c.Node, int(c.Year), domain.Indicators[c.Ind], c.From, 1)
 		return
 	}
+	if openBefore(ps.Covers[lo:at], c.Node) {
+		return
+	}
 	spans := s.spans[:0]
 	for k, cv := range ps.Covers[lo : hi+1] {
 		sp := span{node: cv.Node, from: cv.From, toBefore: cv.To, toAfter: cv.To}
@@ -80,6 +83,20 @@ func (s *state) addCover(p int32, c cover) {
 	}
 	s.spans = spans
 	s.moveCounts(c.Node, c.Year, c.Ind, spans)
+}
+
+// openBefore reports whether a standing cover in the same region starts on
+// or before a new one (cs: the covers that start on or before it): then the
+// person already counts from then on under the region and every ancestor,
+// and the new cover moves no count. A person placed again and again in one
+// place costs little this way.
+func openBefore(cs []cover, node int32) bool {
+	for k := range cs {
+		if cs[k].Node == node && cs[k].To == maxDay {
+			return true
+		}
+	}
+	return false
 }
 
 // reversePlacement stops a placement counting from the reversal date.
