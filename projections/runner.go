@@ -158,7 +158,7 @@ func (p *Projector) feed(ctx context.Context, r Reader, jobs, order chan<- *deco
 // stays as it is, and an operator's memory limit stays in force.
 const (
 	catchUpGCPercent   = 400
-	catchUpMemoryFloor = 1 << 30 // bytes
+	catchUpMemoryFloor = 768 << 20 // bytes: keeps a 1M-event rebuild under 1 GiB of RSS
 	catchUpLiveFactor  = 2
 )
 
