@@ -9,10 +9,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -33,44 +31,6 @@ import (
 type secServer struct {
 	*testServer
 	welcome string
-	client  *http.Client
-}
-
-func (s *secServer) do(method, path, token string, body any) answer {
-	s.t.Helper()
-	var reader io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		reader = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, s.m.URL()+path, reader)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, raw: raw, header: resp.Header}
-	_ = json.Unmarshal(raw, &a.body)
-	return a
-}
-
-func (s *secServer) must(want int, method, path, token string, body any) answer {
-	s.t.Helper()
-	a := s.do(method, path, token, body)
-	if a.status != want {
-		s.t.Fatalf("%s %s: got %d %s, want %d", method, path, a.status, a.raw, want)
-	}
-	return a
 }
 
 // startSecured opens a server on dataDir with cfg's security settings;
@@ -90,7 +50,8 @@ func startSecured(t *testing.T, dataDir, tokensFile string, sec SecurityConfig, 
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &secServer{testServer: s, welcome: welcome.String(), client: client}
+	s.client = client
+	return &secServer{testServer: s, welcome: welcome.String()}
 }
 
 // printedTokens reads the role -> token lines of the welcome text.

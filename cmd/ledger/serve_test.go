@@ -27,6 +27,7 @@ type testServer struct {
 	data   string
 	// stopOnce lets a test stop the server from several goroutines.
 	stopOnce sync.Once
+	client   *http.Client // nil: http.DefaultClient
 }
 
 const testTokens = `officer  tok-officer  officer-wang
@@ -97,7 +98,11 @@ func (s *testServer) do(method, path, token string, body any, headers ...string)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := s.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
