@@ -103,8 +103,12 @@ type State struct {
 	chain    chainer
 	head     Position
 	hash     [32]byte
-	versions map[string]uint64
-	commands map[string]commandRecord
+	versions map[Key]uint64 // by the stream name's digest (index.go)
+	commands *CommandIndex
+	// lastCommand and lastKey spare the hashing of a command id on each
+	// of its events when a replay restores them one by one.
+	lastCommand string
+	lastKey     Key
 }
 
 type commandRecord struct {
@@ -114,14 +118,17 @@ type commandRecord struct {
 
 // NewState returns the state of an empty log.
 func NewState() *State {
-	return &State{versions: make(map[string]uint64), commands: make(map[string]commandRecord)}
+	return &State{versions: make(map[Key]uint64), commands: NewCommandIndex()}
 }
 
 // Head returns the position and hash of the last event.
 func (s *State) Head() (Position, [32]byte) { return s.head, s.hash }
 
 // Version returns a stream's version, 0 if it has no events.
-func (s *State) Version(stream string) uint64 { return s.versions[stream] }
+func (s *State) Version(stream string) uint64 { return s.versions[KeyOf(stream)] }
+
+// Commands returns the number of command ids the state remembers.
+func (s *State) Commands() int { return s.commands.Len() }
 
 // ErrCorrupt reports a stored log that breaks the store's own invariants
 // (gap in positions or versions, broken hash chain, a command split apart).
@@ -145,20 +152,35 @@ func (s *State) RestoreVerified(e Event) error {
 	if e.Position != s.head+1 {
 		return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, s.head)
 	}
-	if v := s.versions[e.Stream]; e.Version != v+1 {
+	stream := KeyOf(e.Stream)
+	if v := s.versions[stream]; e.Version != v+1 {
 		return fmt.Errorf("%w: position %d: stream %q version %d after %d", ErrCorrupt, e.Position, e.Stream, e.Version, v)
 	}
-	rec, seen := s.commands[e.Meta.CommandID]
+	if err := s.restoreCommand(e); err != nil {
+		return err
+	}
+	s.versions[stream] = e.Version
+	s.head, s.hash = e.Position, e.Hash
+	return nil
+}
+
+// restoreCommand records the event's command: new, or continued by an
+// event right after its last one.
+func (s *State) restoreCommand(e Event) error {
+	if e.Meta.CommandID != s.lastCommand || s.lastCommand == "" {
+		s.lastCommand, s.lastKey = e.Meta.CommandID, KeyOf(e.Meta.CommandID)
+	}
+	rec, seen := s.commands.GetKey(s.lastKey)
 	switch {
 	case !seen:
-		rec = commandRecord{fingerprint: e.Meta.Fingerprint, result: Result{First: e.Position}}
-	case rec.result.Last != s.head:
+		s.commands.PutKey(s.lastKey, e.Meta.Fingerprint, Result{First: e.Position, Last: e.Position})
+		return nil
+	case rec.Result().Last != s.head:
 		return fmt.Errorf("%w: position %d: command %q appears twice", ErrCorrupt, e.Position, e.Meta.CommandID)
 	}
-	rec.result.Last = e.Position
-	s.commands[e.Meta.CommandID] = rec
-	s.versions[e.Stream] = e.Version
-	s.head, s.hash = e.Position, e.Hash
+	if err := s.commands.Extend(s.lastKey, e.Position); err != nil {
+		return fmt.Errorf("position %d: command %q: %w", e.Position, e.Meta.CommandID, err)
+	}
 	return nil
 }
 
@@ -212,11 +234,10 @@ func (d *Draft) Add(c Commit) (Result, error) {
 	if err := ValidateCommit(c); err != nil {
 		return Result{}, err
 	}
-	if rec, ok := d.command(c.CommandID); ok {
-		if rec.fingerprint != c.Fingerprint {
+	if r, same, ok := d.command(c.CommandID, c.Fingerprint); ok {
+		if !same {
 			return Result{}, fmt.Errorf("command %q: %w", c.CommandID, ErrIdempotencyMismatch)
 		}
-		r := rec.result
 		r.Duplicate = true
 		return r, nil
 	}
@@ -252,14 +273,16 @@ func (d *Draft) add(c Commit) (Result, error) {
 	return r, nil
 }
 
-func (d *Draft) command(id string) (commandRecord, bool) {
+// command returns the result of a command id already in the draft or the
+// state, and whether it was recorded with the same fingerprint.
+func (d *Draft) command(id, fingerprint string) (r Result, same, ok bool) {
 	for x := d; x != nil; x = x.parent {
 		if rec, ok := x.commands[id]; ok {
-			return rec, true
+			return rec.result, rec.fingerprint == fingerprint, true
 		}
 	}
-	rec, ok := d.base.commands[id]
-	return rec, ok
+	rec, ok := d.base.commands.Get(id)
+	return rec.Result(), rec.Matches(fingerprint), ok
 }
 
 func (d *Draft) version(stream string) uint64 {
@@ -268,7 +291,7 @@ func (d *Draft) version(stream string) uint64 {
 			return v
 		}
 	}
-	return d.base.versions[stream]
+	return d.base.versions[KeyOf(stream)]
 }
 
 // Apply makes the draft part of the state, once its events are durable. It
@@ -279,10 +302,10 @@ func (s *State) Apply(d *Draft) {
 		panic("eventstore: draft applied to a state that moved")
 	}
 	for stream, v := range d.versions {
-		s.versions[stream] = v
+		s.versions[KeyOf(stream)] = v
 	}
 	for id, rec := range d.commands {
-		s.commands[id] = rec
+		s.commands.Put(id, rec.fingerprint, rec.result)
 	}
 	s.head, s.hash = d.head, d.hash
 	d.parent = nil // applied: its lookups are the state's now

@@ -112,9 +112,6 @@ func (s *Store) index(seq uint64, events []eventstore.Event) {
 	s.lastSeq = seq
 	s.firstPos = append(s.firstPos, events[0].Position)
 	for _, e := range events {
-		seqs := s.streams[e.Stream]
-		if len(seqs) == 0 || seqs[len(seqs)-1] != seq {
-			s.streams[e.Stream] = append(seqs, seq)
-		}
+		s.streams.add(eventstore.KeyOf(e.Stream), seq)
 	}
 }

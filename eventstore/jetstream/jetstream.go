@@ -148,7 +148,7 @@ type Store struct {
 	state    *eventstore.State
 	lastSeq  uint64                // sequence of the last message
 	firstPos []eventstore.Position // firstPos[seq-1]: first position in message seq
-	streams  map[string][]uint64   // stream -> sequences of the messages holding its events
+	streams  streamIndex           // stream -> the messages holding its events (streams.go)
 	stale    bool                  // the stream may hold messages the state lacks: catch up before writing
 
 	batch        uint64          // counter of published batches, committer only
@@ -259,7 +259,7 @@ func newStore(cfg config, srv *server.Server, nc *nats.Conn) (*Store, error) {
 	s := &Store{
 		cfg: cfg, srv: srv, nc: nc, js: js, legacy: legacy,
 		state:    eventstore.NewState(),
-		streams:  make(map[string][]uint64),
+		streams:  newStreamIndex(),
 		requests: make(chan *request, maxQueuedAppends),
 		closed:   make(chan struct{}),
 		done:     make(chan struct{}),

@@ -185,8 +185,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]eventstore.Eve
 		return nil, err
 	}
 	s.mu.RLock()
-	seqs := s.streams[stream]
-	seqs = seqs[:len(seqs):len(seqs)]
+	seqs := s.streams.seqs(stream)
 	known := s.lastSeq
 	s.mu.RUnlock()
 	var out []eventstore.Event
@@ -435,7 +434,7 @@ func (s *Store) loadCache(ctx context.Context) error {
 	}
 	if err != nil {
 		s.mu.Lock()
-		s.state, s.lastSeq, s.firstPos, s.streams = eventstore.NewState(), 0, nil, make(map[string][]uint64)
+		s.state, s.lastSeq, s.firstPos, s.streams = eventstore.NewState(), 0, nil, newStreamIndex()
 		s.mu.Unlock()
 		return c.reset()
 	}

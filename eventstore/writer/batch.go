@@ -21,8 +21,8 @@ type decision struct {
 	p         *pending
 	commit    *eventstore.Commit // nil when refused, duplicate or repeated
 	outcome   Outcome
-	duplicate *applied // the command id was applied before this batch
-	repeated  bool     // the same command came earlier in this batch, at index repeats
+	duplicate *eventstore.Result // the command id was applied before this batch, there
+	repeated  bool               // the same command came earlier in this batch, at index repeats
 	repeats   int
 	err       error
 }
@@ -157,11 +157,12 @@ func (w *Writer) decide(p *pending, inBatch map[string]seen) decision {
 	if p.probe {
 		return decision{p: p} // answered after the batch is appended
 	}
-	if prior, ok := w.commands[req.CommandID]; ok {
-		if prior.fingerprint != req.Fingerprint {
+	if prior, ok := w.commands.Get(req.CommandID); ok {
+		if !prior.Matches(req.Fingerprint) {
 			return decision{p: p, err: ErrFingerprintMismatch}
 		}
-		return decision{p: p, duplicate: &prior}
+		r := prior.Result()
+		return decision{p: p, duplicate: &r}
 	}
 	if first, ok := inBatch[req.CommandID]; ok {
 		// The same command twice in one batch: the second is answered as a
@@ -262,7 +263,7 @@ func (w *Writer) settle(c *eventstore.Commit, r eventstore.Result) {
 	w.head = r.Last
 	w.visible.Store(r.Last)
 	if c.CommandID != "" {
-		w.commands[c.CommandID] = applied{fingerprint: c.Fingerprint, first: r.First, last: r.Last}
+		w.commands.Put(c.CommandID, c.Fingerprint, r)
 	}
 }
 
@@ -280,7 +281,7 @@ func (w *Writer) replyTo(d decision, decisions []decision) reply {
 	case d.p.probe:
 		// Asked now, after the append, so that a command queued before the
 		// probe in the same batch counts as applied.
-		_, applied := w.commands[d.p.req.CommandID]
+		_, applied := w.commands.Get(d.p.req.CommandID)
 		return reply{outcome: Outcome{Duplicate: applied}}
 	case d.repeated:
 		first := decisions[d.repeats]
@@ -288,8 +289,8 @@ func (w *Writer) replyTo(d decision, decisions []decision) reply {
 		out.Duplicate = true
 		return reply{outcome: out, err: first.err}
 	case d.duplicate != nil:
-		events, err := w.eventsBetween(d.duplicate.first, d.duplicate.last)
-		return reply{outcome: Outcome{Events: events, First: d.duplicate.first, Last: d.duplicate.last, Duplicate: true}, err: err}
+		events, err := w.eventsBetween(d.duplicate.First, d.duplicate.Last)
+		return reply{outcome: Outcome{Events: events, First: d.duplicate.First, Last: d.duplicate.Last, Duplicate: true}, err: err}
 	default:
 		return reply{outcome: d.outcome}
 	}
@@ -318,6 +319,9 @@ func (w *Writer) eventsBetween(first, last eventstore.Position) ([]domain.Event,
 
 // catchUp applies every event after the current head to the state.
 func (w *Writer) catchUp(ctx context.Context) error {
+	// A command's events are consecutive: its id is hashed once.
+	var lastID string
+	var lastKey eventstore.Key
 	return w.store.Read(ctx, w.head, func(e eventstore.Event) error {
 		ev, err := domain.Decode(e.Type, e.Data)
 		if err != nil {
@@ -327,12 +331,14 @@ func (w *Writer) catchUp(ctx context.Context) error {
 		w.head = e.Position
 		w.visible.Store(e.Position)
 		if id := e.Meta.CommandID; id != "" {
-			prior, seen := w.commands[id]
-			if !seen {
-				prior = applied{fingerprint: e.Meta.Fingerprint, first: e.Position}
+			if id != lastID {
+				lastID, lastKey = id, eventstore.KeyOf(id)
 			}
-			prior.last = e.Position
-			w.commands[id] = prior
+			if _, seen := w.commands.GetKey(lastKey); !seen {
+				w.commands.PutKey(lastKey, e.Meta.Fingerprint, eventstore.Result{First: e.Position, Last: e.Position})
+			} else if err := w.commands.Extend(lastKey, e.Position); err != nil {
+				return err
+			}
 		}
 		w.ledger.Mark()
 		return nil

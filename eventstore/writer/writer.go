@@ -54,11 +54,6 @@ type Outcome struct {
 // ErrStopped is returned for commands that arrive after the writer stopped.
 var ErrStopped = errors.New("writer: stopped")
 
-type applied struct {
-	fingerprint string
-	first, last eventstore.Position
-}
-
 type pending struct {
 	ctx   context.Context
 	req   Request
@@ -77,9 +72,9 @@ type reply struct {
 type Writer struct {
 	store    eventstore.Store
 	ledger   *domain.Ledger
-	head     eventstore.Position // owned by the sequencer goroutine
-	visible  atomic.Uint64       // head, published for other goroutines
-	commands map[string]applied
+	head     eventstore.Position      // owned by the sequencer goroutine
+	visible  atomic.Uint64            // head, published for other goroutines
+	commands *eventstore.CommandIndex // every command applied, forever
 	queue    chan *pending
 	stop     chan struct{}
 	done     chan struct{}
@@ -94,7 +89,7 @@ func Open(ctx context.Context, store eventstore.Store) (*Writer, error) {
 	w := &Writer{
 		store:    store,
 		ledger:   domain.NewLedger(),
-		commands: make(map[string]applied),
+		commands: eventstore.NewCommandIndex(),
 		queue:    make(chan *pending, queueCommands),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
