@@ -63,6 +63,16 @@ type auditService struct {
 // openAudit loads (or creates) the deployment key, builds the tree over the
 // log and keeps it following the log.
 func openAudit(ctx context.Context, dataDir string, store eventstore.Store, w sequencer) (*auditService, error) {
+	tree, err := audit.Build(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	return openAuditOn(ctx, dataDir, store, w, tree)
+}
+
+// openAuditOn is openAudit with a tree already built over the log (the
+// server builds it while the writer replays the log).
+func openAuditOn(ctx context.Context, dataDir string, store eventstore.Store, w sequencer, tree *audit.Tree) (*auditService, error) {
 	signer, err := audit.LoadOrCreateSigner(dataDir)
 	if err != nil {
 		return nil, err
@@ -70,10 +80,6 @@ func openAudit(ctx context.Context, dataDir string, store eventstore.Store, w se
 	pem, err := os.ReadFile(filepath.Join(dataDir, audit.PublicKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
-	}
-	tree, err := audit.Build(ctx, store)
-	if err != nil {
-		return nil, err
 	}
 	cp, err := newCheckpointer(ctx, store, tree, signer, w, time.Now)
 	if err != nil {

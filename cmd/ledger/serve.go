@@ -18,6 +18,7 @@ import (
 	"github.com/hrss-ledger/ledger/api"
 	"github.com/hrss-ledger/ledger/api/vault"
 	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/audit"
 	"github.com/hrss-ledger/ledger/eventstore/jetstream"
 	"github.com/hrss-ledger/ledger/eventstore/kurrentdb"
 	"github.com/hrss-ledger/ledger/eventstore/writer"
@@ -110,13 +111,27 @@ func (m *Main) open(ctx context.Context) error {
 	if m.vault, err = vault.Open(filepath.Join(m.cfg.DataDir, "keys")); err != nil {
 		return err
 	}
-	if m.writer, err = writer.Open(openCtx, m.store); err != nil {
-		return err
-	}
-	if m.audit, err = openAudit(openCtx, m.cfg.DataDir, m.store, m.writer); err != nil {
-		return err
-	}
+	// The views, the writer's state and the audit tree each replay the log.
+	// The writer and the tree do it on one goroutine each, the views on
+	// every core: run side by side they keep both cores busy, where one
+	// after the other they left one idle for most of a start.
 	if err := m.startViews(); err != nil {
+		return err
+	}
+	built := make(chan builtTree, 1)
+	go func() {
+		tree, err := audit.Build(openCtx, m.store)
+		built <- builtTree{tree, err}
+	}()
+	m.writer, err = writer.Open(openCtx, m.store)
+	tree := <-built
+	if err != nil {
+		return err
+	}
+	if tree.err != nil {
+		return tree.err
+	}
+	if m.audit, err = openAuditOn(openCtx, m.cfg.DataDir, m.store, m.writer, tree.tree); err != nil {
 		return err
 	}
 	if m.cfg.Demo {
@@ -125,6 +140,11 @@ func (m *Main) open(ctx context.Context) error {
 		}
 	}
 	return m.listen()
+}
+
+type builtTree struct {
+	tree *audit.Tree
+	err  error
 }
 
 // openStore picks the backend: KurrentDB, an external NATS, or embedded NATS.
