@@ -231,7 +231,10 @@ func (m *Main) loadTokens() (*api.Tokens, error) {
 	path := m.cfg.TokensFile
 	if path == "" {
 		path = filepath.Join(m.cfg.DataDir, "tokens")
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		_, err := os.Stat(path)
+		// A demo prints working tokens at every start: only their digests
+		// are kept, so each start of the demo mints fresh ones.
+		if errors.Is(err, os.ErrNotExist) || m.cfg.Demo {
 			if m.tokens, err = api.GenerateTokensFile(path); err != nil {
 				return nil, err
 			}
@@ -262,7 +265,9 @@ func (m *Main) printWelcome(w io.Writer) {
 		}
 		fmt.Fprintf(w, "try: curl -H 'Authorization: Bearer %s' '%s/v1/progress?region=610900&year=2017'\n",
 			m.tokens[len(m.tokens)-1].Token, m.URL())
+		return
 	}
+	fmt.Fprintf(w, "tokens: as in %s (digests only; the tokens were shown when they were made)\n", m.tokensPath)
 }
 
 // Run serves until ctx ends, then shuts down gracefully: in-flight requests
