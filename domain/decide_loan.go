@@ -169,9 +169,9 @@ func (l *Ledger) openLoan(id string) (loan, *Error) {
 }
 
 // notMore refuses an amount above what is owed.
-func notMore(field string, amount, owed decimal.Decimal, whom string) *Error {
-	if amount.GreaterThan(owed) {
-		return fail(ErrExceedsOwed, field, "%s, but %s is owed to the %s", amount, owed, whom)
+func notMore(field string, amount decimal.Decimal, owed fen, whom string) *Error {
+	if owedAmount := owed.decimal(); amount.GreaterThan(owedAmount) {
+		return fail(ErrExceedsOwed, field, "%s, but %s is owed to the %s", amount, owedAmount, whom)
 	}
 	return nil
 }
@@ -182,7 +182,7 @@ func (l *Ledger) decideRepayLoan(c RepayLoan) (LoanRepaid, *Error) {
 	if err != nil {
 		return e, err
 	}
-	e.Bank = ln.issued.Bank
+	e.Bank = l.symbols.name(ln.bank)
 	err = first(checkAmountOrZero("principal", c.Principal), checkAmountOrZero("interest", c.Interest), date("date", c.Date))
 	if err != nil {
 		return e, err
@@ -190,7 +190,7 @@ func (l *Ledger) decideRepayLoan(c RepayLoan) (LoanRepaid, *Error) {
 	if !c.Principal.IsPositive() && !c.Interest.IsPositive() {
 		return e, fail(ErrAmountNotPositive, "principal", "principal and interest are both zero")
 	}
-	return e, first(notBefore("date", c.Date, ln.issued.IssueDate), notMore("principal", c.Principal, ln.owedToBank(), "bank"))
+	return e, first(notBefore("date", c.Date, ln.issueDate), notMore("principal", c.Principal, ln.owedToBank(), "bank"))
 }
 
 func (l *Ledger) decidePayInterestSubsidy(c PayInterestSubsidy) (InterestSubsidyPaid, *Error) {
@@ -199,7 +199,7 @@ func (l *Ledger) decidePayInterestSubsidy(c PayInterestSubsidy) (InterestSubsidy
 	if err != nil {
 		return e, err
 	}
-	e.RegionCode = ln.issued.RegionCode
+	e.RegionCode = l.symbols.name(ln.region)
 	err = first(checkAmount("amount", c.Amount), date("period_end", c.PeriodEnd), optionalText("document", c.Document, maxDocumentBytes))
 	if err != nil {
 		return e, err
@@ -211,7 +211,7 @@ func (l *Ledger) decidePayInterestSubsidy(c PayInterestSubsidy) (InterestSubsidy
 	if ln.status == StatusDefaulted {
 		return e, fail(ErrLoanInDefault, "loan_id", "loan %s", c.LoanID)
 	}
-	return e, first(fundKind("fund_id", f, FundEmploymentSubsidy), notBefore("period_end", c.PeriodEnd, ln.issued.IssueDate),
+	return e, first(fundKind("fund_id", f, FundEmploymentSubsidy), notBefore("period_end", c.PeriodEnd, ln.issueDate),
 		covers("amount", f, c.Amount))
 }
 
@@ -227,10 +227,10 @@ func (l *Ledger) decideDeclareDefault(c DeclareDefault) (LoanDefaulted, *Error) 
 	if ln.status == StatusDefaulted {
 		return e, fail(ErrAlreadyDefaulted, "loan_id", "loan %s", c.LoanID)
 	}
-	if !ln.owedToBank().IsPositive() {
+	if ln.owedToBank() <= 0 {
 		return e, fail(ErrNothingOwed, "loan_id", "loan %s owes the bank nothing", c.LoanID)
 	}
-	return e, notBefore("date", c.Date, ln.issued.IssueDate)
+	return e, notBefore("date", c.Date, ln.issueDate)
 }
 
 func (l *Ledger) decideCompensateLoan(c CompensateLoan) (LoanCompensated, *Error) {
@@ -239,7 +239,7 @@ func (l *Ledger) decideCompensateLoan(c CompensateLoan) (LoanCompensated, *Error
 	if err != nil {
 		return e, err
 	}
-	e.GuaranteeFundID, e.Bank = ln.issued.GuaranteeFundID, ln.issued.Bank
+	e.GuaranteeFundID, e.Bank = l.symbols.name(ln.guaranteeFund), l.symbols.name(ln.bank)
 	err = first(checkAmount("amount", c.Amount), date("date", c.Date), optionalText("document", c.Document, maxDocumentBytes))
 	if err != nil {
 		return e, err
@@ -247,8 +247,8 @@ func (l *Ledger) decideCompensateLoan(c CompensateLoan) (LoanCompensated, *Error
 	if ln.status != StatusDefaulted {
 		return e, fail(ErrLoanNotInDefault, "loan_id", "loan %s is %s", c.LoanID, ln.status)
 	}
-	guarantee := l.funds.rows[ln.issued.GuaranteeFundID]
-	return e, first(notBefore("date", c.Date, ln.issued.IssueDate), notMore("amount", c.Amount, ln.owedToBank(), "bank"),
+	guarantee := l.funds.rows[e.GuaranteeFundID]
+	return e, first(notBefore("date", c.Date, ln.issueDate), notMore("amount", c.Amount, ln.owedToBank(), "bank"),
 		covers("amount", guarantee, c.Amount))
 }
 
@@ -258,11 +258,11 @@ func (l *Ledger) decideRecoverLoan(c RecoverLoan) (LoanRecovered, *Error) {
 	if err != nil {
 		return e, err
 	}
-	e.GuaranteeFundID = ln.issued.GuaranteeFundID
+	e.GuaranteeFundID = l.symbols.name(ln.guaranteeFund)
 	if err := first(checkAmount("amount", c.Amount), date("date", c.Date)); err != nil {
 		return e, err
 	}
-	return e, first(notBefore("date", c.Date, ln.issued.IssueDate),
+	return e, first(notBefore("date", c.Date, ln.issueDate),
 		notMore("amount", c.Amount, ln.owedToGuaranteeFund(), "guarantee fund"))
 }
 
@@ -272,7 +272,7 @@ func (l *Ledger) decideWriteOffLoan(c WriteOffLoan) (LoanWrittenOff, *Error) {
 	if err != nil {
 		return e, err
 	}
-	e.GuaranteeFundID = ln.issued.GuaranteeFundID
+	e.GuaranteeFundID = l.symbols.name(ln.guaranteeFund)
 	err = first(checkAmount("amount", c.Amount), date("date", c.Date), text("document", c.Document, maxDocumentBytes))
 	if err != nil {
 		return e, err
@@ -281,13 +281,13 @@ func (l *Ledger) decideWriteOffLoan(c WriteOffLoan) (LoanWrittenOff, *Error) {
 	if err != nil {
 		return e, err
 	}
-	err = first(fundKind("fund_id", reserve, FundBadDebtReserve), notBefore("date", c.Date, ln.issued.IssueDate),
+	err = first(fundKind("fund_id", reserve, FundBadDebtReserve), notBefore("date", c.Date, ln.issueDate),
 		notMore("amount", c.Amount, ln.owedToGuaranteeFund(), "guarantee fund"))
 	if err != nil {
 		return e, err
 	}
-	if !c.Amount.Equal(ln.outstanding()) {
-		return e, fail(ErrWriteOffNotAll, "amount", "%s, but %s is outstanding (%s to the bank)", c.Amount, ln.outstanding(), ln.owedToBank())
+	if outstanding := ln.outstanding().decimal(); !c.Amount.Equal(outstanding) {
+		return e, fail(ErrWriteOffNotAll, "amount", "%s, but %s is outstanding (%s to the bank)", c.Amount, outstanding, ln.owedToBank().decimal())
 	}
 	return e, covers("amount", reserve, c.Amount)
 }
@@ -307,8 +307,8 @@ func (l *Ledger) decideCloseLoan(c CloseLoan) (LoanClosed, *Error) {
 	if err := date("date", c.Date); err != nil {
 		return e, err
 	}
-	if ln.outstanding().IsPositive() {
-		return e, fail(ErrLoanOutstanding, "loan_id", "%s outstanding", ln.outstanding())
+	if ln.outstanding() > 0 {
+		return e, fail(ErrLoanOutstanding, "loan_id", "%s outstanding", ln.outstanding().decimal())
 	}
-	return e, notBefore("date", c.Date, ln.issued.IssueDate)
+	return e, notBefore("date", c.Date, ln.issueDate)
 }

@@ -200,11 +200,26 @@ func (l *Ledger) programAllows(p ProgramDefined, b beneficiary, c PaySubsidy) *E
 	if !eligible(p.EligibleCategories, b, c.Date) {
 		return fail(ErrNotEligible, "beneficiary_id", "needs one of %v on %s", p.EligibleCategories, c.Date)
 	}
-	used, _ := l.usage.get(usageKey{p.ProgramID, c.BeneficiaryID})
+	used := l.used(p.ProgramID, c.BeneficiaryID)
 	if p.LimitPerBeneficiary > 0 && used >= p.LimitPerBeneficiary {
 		return fail(ErrBeneficiaryLimit, "beneficiary_id", "%d of %d payments used", used, p.LimitPerBeneficiary)
 	}
 	return nil
+}
+
+// used returns how many payments not fully reversed a beneficiary has had
+// under a program. It interns nothing: Decide does not change the state.
+func (l *Ledger) used(program, beneficiary string) int {
+	programSymbol, ok := l.symbols.lookup(program)
+	if !ok {
+		return 0
+	}
+	beneficiarySymbol, ok := l.symbols.lookup(beneficiary)
+	if !ok {
+		return 0
+	}
+	n, _ := l.usage.get(usageKey{programSymbol, beneficiarySymbol})
+	return n
 }
 
 // eligible reports whether b holds one of categories on d; no categories means anyone.
@@ -231,8 +246,9 @@ func (l *Ledger) decideReverseSubsidy(c ReverseSubsidy) (SubsidyReversed, *Error
 	if !ok {
 		return e, fail(ErrPaymentNotFound, "payment_id", "%s", c.PaymentID)
 	}
-	e.ProgramID, e.BeneficiaryID, e.FundID, e.RegionCode = p.paid.ProgramID, p.paid.BeneficiaryID, p.paid.FundID, p.paid.RegionCode
-	left := p.remaining()
+	e.ProgramID, e.BeneficiaryID = l.symbols.name(p.program), l.symbols.name(p.beneficiary)
+	e.FundID, e.RegionCode = l.symbols.name(p.fund), l.symbols.name(p.region)
+	left := p.remaining().decimal()
 	if left.IsZero() {
 		return e, fail(ErrAlreadyReversed, "payment_id", "%s", c.PaymentID)
 	}
@@ -240,7 +256,7 @@ func (l *Ledger) decideReverseSubsidy(c ReverseSubsidy) (SubsidyReversed, *Error
 		e.Amount = left
 	}
 	if e.Amount.GreaterThan(left) {
-		return e, fail(ErrReversalExceedsPaid, "amount", "%s left of %s paid", left, p.paid.Amount)
+		return e, fail(ErrReversalExceedsPaid, "amount", "%s left of %s paid", left, p.amount.decimal())
 	}
-	return e, notBefore("date", c.Date, p.paid.Date)
+	return e, notBefore("date", c.Date, p.date)
 }

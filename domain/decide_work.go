@@ -61,7 +61,7 @@ func (l *Ledger) decideEndPlacement(c EndPlacement) (PlacementEnded, *Error) {
 		return e, fail(ErrPlacementEnded, "placement_id", "placement %s", c.PlacementID)
 	}
 	return e, first(date("date", c.Date), text("reason", c.Reason, maxReasonBytes),
-		notBefore("date", c.Date, p.recorded.Date))
+		notBefore("date", c.Date, p.date))
 }
 
 func (l *Ledger) decideReversePlacement(c ReversePlacement) (PlacementReversed, *Error) {
@@ -70,10 +70,10 @@ func (l *Ledger) decideReversePlacement(c ReversePlacement) (PlacementReversed, 
 	if err != nil {
 		return e, err
 	}
-	e.BeneficiaryID, e.RegionCode = p.recorded.BeneficiaryID, p.recorded.RegionCode
-	e.PlacementDate, e.Indicators = p.recorded.Date, p.recorded.Indicators
+	e.BeneficiaryID, e.RegionCode = l.symbols.name(p.beneficiary), l.symbols.name(p.region)
+	e.PlacementDate, e.Indicators = p.date, l.indicatorSets.list(p.indicators)
 	return e, first(date("date", c.Date), text("reason", c.Reason, maxReasonBytes),
-		notBefore("date", c.Date, p.recorded.Date))
+		notBefore("date", c.Date, p.date))
 }
 
 func (l *Ledger) decideRecordTraining(c RecordTraining) (TrainingRecorded, *Error) {

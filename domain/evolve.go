@@ -20,7 +20,7 @@ func (l *Ledger) Evolve(e Event) {
 		l.addToFund(e.FundID, e.Amount)
 	case BeneficiaryRegistered:
 		assert(!l.beneficiaries.has(e.BeneficiaryID), "beneficiary %s registered twice", e.BeneficiaryID)
-		l.beneficiaries.set(e.BeneficiaryID, beneficiary{kind: e.Kind, region: e.RegionCode, categories: slices.Clone(e.Categories)})
+		l.evolveRegistered(e)
 	case CategoryCertified:
 		l.evolveCertified(e)
 	case ProgramDefined:
@@ -31,15 +31,14 @@ func (l *Ledger) Evolve(e Event) {
 	case SubsidyReversed:
 		l.evolveReversed(e)
 	case LoanIssued:
-		assert(!l.loans.has(e.LoanID), "loan %s issued twice", e.LoanID)
-		l.loans.set(e.LoanID, loan{issued: e, status: StatusActive})
+		l.evolveIssued(e)
 	case LoanRepaid, InterestSubsidyPaid, LoanDefaulted, LoanCompensated, LoanRecovered, LoanWrittenOff, LoanClosed:
 		l.evolveLoan(e)
 	case PlacementRecorded, PlacementEnded, PlacementReversed:
 		l.evolvePlacement(e)
 	case TrainingRecorded:
 		assert(!l.trainings.has(e.TrainingID), "training %s recorded twice", e.TrainingID)
-		l.trainings.set(e.TrainingID, e)
+		l.trainings.set(e.TrainingID, training{beneficiary: l.symbols.intern(e.BeneficiaryID), date: e.Date})
 	case TargetSet:
 		l.targets.set(targetKey{e.RegionCode, e.Year, e.Indicator, e.Issuer}, e)
 	case StatisticReported:
@@ -72,20 +71,38 @@ func (l *Ledger) addToFund(id string, delta decimal.Decimal) {
 	l.funds.set(id, f)
 }
 
+func (l *Ledger) evolveRegistered(e BeneficiaryRegistered) {
+	assert(!l.beneficiaries.has(e.BeneficiaryID), "beneficiary %s registered twice", e.BeneficiaryID)
+	b := beneficiary{kind: BeneficiaryKind(l.symbols.canon(string(e.Kind))), region: l.symbols.canon(e.RegionCode)}
+	if e.Categories != nil {
+		b.categories = make([]categoryPeriod, len(e.Categories))
+		for i, p := range e.Categories {
+			b.categories[i] = l.period(p.Category, p.From, p.To)
+		}
+	}
+	// The row's key is the interned id, shared with every payment and placement naming it.
+	l.beneficiaries.set(l.symbols.canon(e.BeneficiaryID), b)
+}
+
+func (l *Ledger) period(category Category, from, to Date) categoryPeriod {
+	return categoryPeriod{category: Category(l.symbols.canon(string(category))), from: from, to: to}
+}
+
 func (l *Ledger) evolveCertified(e CategoryCertified) {
 	b, ok := l.beneficiaries.get(e.BeneficiaryID)
 	assert(ok, "unknown beneficiary %s", e.BeneficiaryID)
-	period := CategoryPeriod{Category: e.Category, From: e.From, To: e.To, Document: e.Document}
 	// A fresh slice, because the journal may hold the old one.
-	b.categories = append(slices.Clip(b.categories), period)
+	b.categories = append(slices.Clip(b.categories), l.period(e.Category, e.From, e.To))
 	l.beneficiaries.set(e.BeneficiaryID, b)
 }
 
 func (l *Ledger) evolvePaid(e SubsidyPaid) {
 	assert(!l.payments.has(e.PaymentID), "payment %s made twice", e.PaymentID)
 	l.addToFund(e.FundID, e.Amount.Neg())
-	l.payments.set(e.PaymentID, payment{paid: e})
-	key := usageKey{e.ProgramID, e.BeneficiaryID}
+	p := payment{program: l.symbols.intern(e.ProgramID), beneficiary: l.symbols.intern(e.BeneficiaryID),
+		fund: l.symbols.intern(e.FundID), region: l.symbols.intern(e.RegionCode), date: e.Date, amount: toFen(e.Amount)}
+	l.payments.set(e.PaymentID, p)
+	key := usageKey{p.program, p.beneficiary}
 	n, _ := l.usage.get(key)
 	l.usage.set(key, n+1)
 }
@@ -93,17 +110,24 @@ func (l *Ledger) evolvePaid(e SubsidyPaid) {
 func (l *Ledger) evolveReversed(e SubsidyReversed) {
 	p, ok := l.payments.get(e.PaymentID)
 	assert(ok, "reversal of unknown payment %s", e.PaymentID)
-	p.reversed = p.reversed.Add(e.Amount)
-	assert(!p.remaining().IsNegative(), "payment %s reversed beyond what was paid", e.PaymentID)
+	p.reversed = addFen(p.reversed, toFen(e.Amount))
+	assert(p.remaining() >= 0, "payment %s reversed beyond what was paid", e.PaymentID)
 	l.payments.set(e.PaymentID, p)
 	l.addToFund(e.FundID, e.Amount)
-	if p.remaining().IsZero() {
+	if p.remaining() == 0 {
 		// A fully reversed payment no longer counts against the limit.
-		key := usageKey{p.paid.ProgramID, p.paid.BeneficiaryID}
+		key := usageKey{p.program, p.beneficiary}
 		n, _ := l.usage.get(key)
 		assert(n > 0, "usage of %v below zero", key)
 		l.usage.set(key, n-1)
 	}
+}
+
+func (l *Ledger) evolveIssued(e LoanIssued) {
+	assert(!l.loans.has(e.LoanID), "loan %s issued twice", e.LoanID)
+	l.loans.set(e.LoanID, loan{borrower: l.symbols.intern(e.BorrowerID), bank: l.symbols.intern(e.Bank),
+		region: l.symbols.intern(e.RegionCode), guaranteeFund: l.symbols.intern(e.GuaranteeFundID),
+		issueDate: e.IssueDate, status: StatusActive, poorVillage: e.PoorVillage, principal: toFen(e.Principal)})
 }
 
 func (l *Ledger) evolveLoan(e Event) {
@@ -112,27 +136,27 @@ func (l *Ledger) evolveLoan(e Event) {
 	assert(ok, "event %s for unknown loan %s", e.EventType(), id)
 	switch e := e.(type) {
 	case LoanRepaid:
-		ln.repaid = ln.repaid.Add(e.Principal)
+		ln.repaid = addFen(ln.repaid, toFen(e.Principal))
 	case InterestSubsidyPaid:
 		l.addToFund(e.FundID, e.Amount.Neg())
 	case LoanDefaulted:
 		ln.status = StatusDefaulted
 	case LoanCompensated:
 		l.addToFund(e.GuaranteeFundID, e.Amount.Neg())
-		ln.compensated = ln.compensated.Add(e.Amount)
+		ln.compensated = addFen(ln.compensated, toFen(e.Amount))
 	case LoanRecovered:
 		l.addToFund(e.GuaranteeFundID, e.Amount)
-		ln.recovered = ln.recovered.Add(e.Amount)
+		ln.recovered = addFen(ln.recovered, toFen(e.Amount))
 	case LoanWrittenOff:
 		l.addToFund(e.FundID, e.Amount.Neg())
 		l.addToFund(e.GuaranteeFundID, e.Amount)
-		ln.writtenOff = ln.writtenOff.Add(e.Amount)
+		ln.writtenOff = addFen(ln.writtenOff, toFen(e.Amount))
 		ln.status = StatusWrittenOff
 	case LoanClosed:
 		ln.status = StatusClosed
 	}
-	assert(!ln.owedToBank().IsNegative(), "loan %s owes the bank less than nothing", id)
-	assert(!ln.owedToGuaranteeFund().IsNegative(), "loan %s owes the guarantee fund less than nothing", id)
+	assert(ln.owedToBank() >= 0, "loan %s owes the bank less than nothing", id)
+	assert(ln.owedToGuaranteeFund() >= 0, "loan %s owes the guarantee fund less than nothing", id)
 	l.loans.set(id, ln)
 }
 
@@ -162,7 +186,8 @@ func (l *Ledger) evolvePlacement(e Event) {
 	switch e := e.(type) {
 	case PlacementRecorded:
 		assert(!l.placements.has(e.PlacementID), "placement %s recorded twice", e.PlacementID)
-		l.placements.set(e.PlacementID, placement{recorded: e})
+		l.placements.set(e.PlacementID, placement{beneficiary: l.symbols.intern(e.BeneficiaryID),
+			region: l.symbols.intern(e.RegionCode), indicators: l.indicatorSets.intern(e.Indicators), date: e.Date})
 	case PlacementEnded:
 		p, ok := l.placements.get(e.PlacementID)
 		assert(ok && !p.ended, "end of unknown or ended placement %s", e.PlacementID)
@@ -179,17 +204,11 @@ func (l *Ledger) evolvePlacement(e Event) {
 }
 
 // owedToBank is principal - repaid - compensated.
-func (ln loan) owedToBank() decimal.Decimal {
-	return ln.issued.Principal.Sub(ln.repaid).Sub(ln.compensated)
-}
+func (ln loan) owedToBank() fen { return ln.principal - ln.repaid - ln.compensated }
 
 // owedToGuaranteeFund is compensated - recovered - written off.
-func (ln loan) owedToGuaranteeFund() decimal.Decimal {
-	return ln.compensated.Sub(ln.recovered).Sub(ln.writtenOff)
-}
+func (ln loan) owedToGuaranteeFund() fen { return ln.compensated - ln.recovered - ln.writtenOff }
 
 // outstanding is principal - repaid - recovered - written off: what the
 // borrower still owes, to the bank or to the guarantee fund.
-func (ln loan) outstanding() decimal.Decimal {
-	return ln.issued.Principal.Sub(ln.repaid).Sub(ln.recovered).Sub(ln.writtenOff)
-}
+func (ln loan) outstanding() fen { return ln.principal - ln.repaid - ln.recovered - ln.writtenOff }

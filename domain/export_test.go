@@ -12,6 +12,7 @@ import (
 // shortest form), so that tests can compare two ledgers for equality.
 func Snapshot(l *Ledger) string {
 	var b strings.Builder
+	name := l.symbols.name
 	dump(&b, "region", &l.regions, func(r region) string {
 		return fmt.Sprintf("%s|%s|%t|%t", r.name, r.parent, r.poorVillage, r.creditVillage)
 	})
@@ -24,18 +25,22 @@ func Snapshot(l *Ledger) string {
 			p.EligibleCategories, p.LimitPerBeneficiary, p.ValidFrom, p.ValidTo)
 	})
 	dump(&b, "payment", &l.payments, func(p payment) string {
-		return fmt.Sprintf("%s|%s|%s|%s|%s|%s", p.paid.ProgramID, p.paid.BeneficiaryID, p.paid.FundID, p.paid.Amount, p.paid.Date, p.reversed)
+		return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s", name(p.program), name(p.beneficiary), name(p.fund), name(p.region),
+			p.amount.decimal(), p.date, p.reversed.decimal())
 	})
-	dumpBy(&b, "usage", &l.usage, func(k usageKey) string { return k.program + "/" + k.beneficiary },
+	dumpBy(&b, "usage", &l.usage, func(k usageKey) string { return name(k.program) + "/" + name(k.beneficiary) },
 		func(n int) string { return fmt.Sprint(n) })
 	dump(&b, "loan", &l.loans, func(x loan) string {
-		return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s|%t", x.issued.BorrowerID, x.issued.Principal, x.status, x.repaid,
-			x.compensated, x.recovered, x.writtenOff, x.issued.PoorVillage)
+		return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%t", name(x.borrower), name(x.bank), name(x.region),
+			name(x.guaranteeFund), x.issueDate, x.principal.decimal(), x.status, x.repaid.decimal(),
+			x.compensated.decimal(), x.recovered.decimal(), x.writtenOff.decimal(), x.poorVillage)
 	})
 	dump(&b, "placement", &l.placements, func(p placement) string {
-		return fmt.Sprintf("%s|%s|%v|%t|%t", p.recorded.BeneficiaryID, p.recorded.Date, p.recorded.Indicators, p.ended, p.reversed)
+		indicators := l.indicatorSets.list(p.indicators)
+		return fmt.Sprintf("%s|%s|%s|%v|%t|%t|%t", name(p.beneficiary), name(p.region), p.date, indicators, indicators == nil,
+			p.ended, p.reversed)
 	})
-	dump(&b, "training", &l.trainings, func(x TrainingRecorded) string { return fmt.Sprintf("%s|%s", x.BeneficiaryID, x.Date) })
+	dump(&b, "training", &l.trainings, func(x training) string { return fmt.Sprintf("%s|%s", name(x.beneficiary), x.date) })
 	dumpBy(&b, "target", &l.targets, func(k targetKey) string { return fmt.Sprint(k) },
 		func(x TargetSet) string { return fmt.Sprintf("%s|%s|%d", x.Value, x.Direction, x.Revision) })
 	dumpBy(&b, "statistic", &l.statistics, func(k statisticKey) string { return fmt.Sprint(k) },
@@ -49,10 +54,10 @@ func Snapshot(l *Ledger) string {
 	return b.String()
 }
 
-func periodsText(periods []CategoryPeriod) string {
+func periodsText(periods []categoryPeriod) string {
 	var parts []string
 	for _, p := range periods {
-		parts = append(parts, fmt.Sprintf("%s:%s:%s", p.Category, p.From, p.To))
+		parts = append(parts, fmt.Sprintf("%s:%s:%s", p.category, p.from, p.to))
 	}
 	return strings.Join(parts, ",")
 }

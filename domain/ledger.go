@@ -9,6 +9,13 @@ import (
 // Ledger is the whole write-side state: everything Decide needs to check
 // every rule. The zero Ledger is not usable; call NewLedger. A Ledger is not
 // safe for concurrent use: one sequencer owns it.
+//
+// The rows keep only what a rule looks at, not the events that made them: a
+// province's log holds millions of placements and payments, and the
+// sequencer holds them all in memory. Strings that many rows repeat (region
+// codes, program, fund and beneficiary ids) are interned as symbols, sets of
+// indicators as indicatorSets, and bounded amounts are int64 fen, so that
+// the big tables hold no pointers for the garbage collector to follow.
 type Ledger struct {
 	regions       table[string, region]
 	funds         table[string, fund]
@@ -18,12 +25,14 @@ type Ledger struct {
 	usage         table[usageKey, int] // payments not fully reversed, per program and beneficiary
 	loans         table[string, loan]
 	placements    table[string, placement]
-	trainings     table[string, TrainingRecorded]
+	trainings     table[string, training]
 	targets       table[targetKey, TargetSet]
 	statistics    table[statisticKey, StatisticReported]
 	policies      table[Date, LoanPolicy]
 	checkpoint    table[struct{}, CheckpointRecorded] // the last one recorded
 	approvals     table[string, approval]             // maker-checker requests
+	symbols       symbols
+	indicatorSets indicatorSets
 	marked        bool
 }
 
@@ -34,6 +43,8 @@ type region struct {
 	creditVillage bool
 }
 
+// fund keeps its balance as a decimal: allocations are each bounded, but
+// their sum over the years is not.
 type fund struct {
 	kind    FundKind
 	region  string
@@ -41,44 +52,68 @@ type fund struct {
 }
 
 type beneficiary struct {
-	kind       BeneficiaryKind
-	region     string
-	categories []CategoryPeriod // never mutated in place: copied before growing
+	kind       BeneficiaryKind  // interned
+	region     string           // interned
+	categories []categoryPeriod // never mutated in place: copied before growing
+}
+
+// categoryPeriod is a CategoryPeriod without its document, which no rule reads.
+type categoryPeriod struct {
+	category Category // interned
+	from, to Date
 }
 
 // holds reports whether the beneficiary holds category on date d.
 func (b beneficiary) holds(category Category, d Date) bool {
 	for _, p := range b.categories {
-		if p.Category == category && p.covers(d) {
+		if p.category == category && d.within(p.from, p.to) {
 			return true
 		}
 	}
 	return false
 }
 
+// payment is what a reversal needs of a SubsidyPaid: whom it paid from
+// which fund under which program, how much, when, and how much of it has
+// been reversed.
 type payment struct {
-	paid SubsidyPaid
-	// reversed is the sum of the payment's reversals; paid.Amount - reversed is what is left.
-	reversed decimal.Decimal
+	program, beneficiary, fund, region symbol
+	date                               Date
+	amount                             fen
+	reversed                           fen // the sum of the payment's reversals
 }
 
-func (p payment) remaining() decimal.Decimal { return p.paid.Amount.Sub(p.reversed) }
+func (p payment) remaining() fen { return p.amount - p.reversed }
 
-type usageKey struct{ program, beneficiary string }
+type usageKey struct{ program, beneficiary symbol }
 
+// loan is what the loan rules need of a LoanIssued, and the amounts since.
+// Every amount is bounded by the principal, itself a checked amount.
 type loan struct {
-	issued      LoanIssued
-	status      LoanStatus
-	repaid      decimal.Decimal
-	compensated decimal.Decimal
-	recovered   decimal.Decimal
-	writtenOff  decimal.Decimal
+	borrower, bank, region, guaranteeFund symbol
+	issueDate                             Date
+	status                                LoanStatus
+	poorVillage                           bool
+	principal                             fen
+	repaid                                fen
+	compensated                           fen
+	recovered                             fen
+	writtenOff                            fen
 }
 
+// placement is what ending and reversing a placement need of a PlacementRecorded.
 type placement struct {
-	recorded PlacementRecorded
-	ended    bool
-	reversed bool
+	beneficiary, region symbol
+	indicators          indicatorSet
+	date                Date
+	ended               bool
+	reversed            bool
+}
+
+// training is a recorded training; only its existence counts for the rules.
+type training struct {
+	beneficiary symbol
+	date        Date
 }
 
 type targetKey struct {
@@ -106,12 +141,14 @@ func NewLedger() *Ledger {
 		usage:         newTable[usageKey, int](),
 		loans:         newTable[string, loan](),
 		placements:    newTable[string, placement](),
-		trainings:     newTable[string, TrainingRecorded](),
+		trainings:     newTable[string, training](),
 		targets:       newTable[targetKey, TargetSet](),
 		statistics:    newTable[statisticKey, StatisticReported](),
 		policies:      newTable[Date, LoanPolicy](),
 		checkpoint:    newTable[struct{}, CheckpointRecorded](),
 		approvals:     newTable[string, approval](),
+		symbols:       newSymbols(),
+		indicatorSets: newIndicatorSets(),
 	}
 	for _, p := range DefaultLoanPolicies() {
 		l.policies.set(p.EffectiveFrom, p)

@@ -38,9 +38,10 @@ func (l *Ledger) Loan(id string) (LoanState, bool) {
 		return LoanState{}, false
 	}
 	return LoanState{
-		Status: ln.status, Principal: ln.issued.Principal, Repaid: ln.repaid,
-		Compensated: ln.compensated, Recovered: ln.recovered, WrittenOff: ln.writtenOff,
-		Outstanding: ln.outstanding(), OwedToBank: ln.owedToBank(), OwedToGuaranteeFund: ln.owedToGuaranteeFund(),
+		Status: ln.status, Principal: ln.principal.decimal(), Repaid: ln.repaid.decimal(),
+		Compensated: ln.compensated.decimal(), Recovered: ln.recovered.decimal(), WrittenOff: ln.writtenOff.decimal(),
+		Outstanding: ln.outstanding().decimal(), OwedToBank: ln.owedToBank().decimal(),
+		OwedToGuaranteeFund: ln.owedToGuaranteeFund().decimal(),
 	}, true
 }
 
@@ -48,5 +49,8 @@ func (l *Ledger) Loan(id string) (LoanState, bool) {
 // and whether the payment exists.
 func (l *Ledger) PaymentRemaining(id string) (decimal.Decimal, bool) {
 	p, ok := l.payments.get(id)
-	return p.remaining(), ok
+	if !ok {
+		return decimal.Zero, false
+	}
+	return p.remaining().decimal(), true
 }
