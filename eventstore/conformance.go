@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,6 +60,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"an append is readable as soon as it returns", testReadAfterWrite},
 		{"ReadStream returns one stream in version order", testReadStream},
 		{"Read starts after the given position and stops on an error", testReadFrom},
+		{"ReadBatches delivers what Read does, in runs whose events outlive the call", testReadBatches},
 		{"Subscribe delivers the log and then new events", testSubscribeLive},
 		{"Subscribe resumes from any position without gap or duplicate", testSubscribeResume},
 		{"every event's hash chains to the one before", testHashChain},
@@ -444,6 +447,73 @@ func testReadFrom(t *testing.T, h Harness) {
 	if !errors.Is(err, stop) || n != 5 {
 		t.Errorf("Read stopped after %d events with %v, want 5 and the callback's error", n, err)
 	}
+}
+
+// testReadBatches reads a log of multi-event commits in runs from several
+// positions (some inside a commit), keeping copies of the events past each
+// call, and compares them with Read: a backend that reused an event's
+// bytes after handing it over would show here.
+func testReadBatches(t *testing.T, h Harness) {
+	s := h.Open(t)
+	const commits, perCommit = 40, 3
+	for i := range commits {
+		mustAppend(t, s, newCommit(fmt.Sprint("c", i), "fund-1", "fund-2", fmt.Sprint("person-", i)))
+	}
+	const head = commits * perCommit
+	// Every read's events are kept until all reads are done, so that any
+	// buffer a later read reused would have overwritten them; what Read
+	// gives is copied deeply before, to compare with.
+	afters := []Position{0, 1, 2, 3, 59, head - 1, head, head + 5}
+	wants := make([][]Event, len(afters))
+	for k, after := range afters {
+		for _, e := range readAll(t, s, after) {
+			wants[k] = append(wants[k], deepCopy(e))
+		}
+	}
+	kept := make([][]Event, len(afters))
+	for k, after := range afters {
+		err := ReadBatches(testContext(t), s, after, func(run []Event) error {
+			if len(run) == 0 {
+				t.Errorf("after %d: an empty run", after)
+			}
+			kept[k] = append(kept[k], run...)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ReadBatches(%d): %v", after, err)
+		}
+	}
+	for k, after := range afters {
+		got, want := kept[k], wants[k]
+		if len(got) != len(want) {
+			t.Fatalf("ReadBatches(%d) gave %d events, want %d", after, len(got), len(want))
+		}
+		for i := range got {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("ReadBatches(%d) event %d:\n%+v\nRead gave\n%+v", after, i, got[i], want[i])
+			}
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err := ReadBatches(testContext(t), s, 0, func([]Event) error {
+		if calls++; calls == 2 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 2 {
+		t.Errorf("ReadBatches stopped after %d runs with %v, want 2 and the callback's error", calls, err)
+	}
+}
+
+// deepCopy returns e sharing no bytes with the store's.
+func deepCopy(e Event) Event {
+	e.Stream, e.Type, e.Data = strings.Clone(e.Stream), strings.Clone(e.Type), bytes.Clone(e.Data)
+	m := &e.Meta
+	m.BusinessDate, m.Actor, m.CommandID = strings.Clone(m.BusinessDate), strings.Clone(m.Actor), strings.Clone(m.CommandID)
+	m.Fingerprint, m.CorrelationID = strings.Clone(m.Fingerprint), strings.Clone(m.CorrelationID)
+	return e
 }
 
 // subscribeUntil subscribes after `after` and collects events until it has

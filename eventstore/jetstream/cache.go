@@ -76,12 +76,14 @@ func openCache(dir string) (*cache, error) {
 
 // load reads the cached records in order, calling fn with each, and cuts
 // the file after the last good one. An error from fn means the cache
-// disagrees with itself; the caller then resets it.
+// disagrees with itself; the caller then resets it. The payload is valid
+// only during the call.
 func (c *cache) load(fn func(seq uint64, payload []byte) error) error {
-	r := bufio.NewReaderSize(io.NewSectionReader(c.file, 0, 1<<62), cacheReadBufferLen)
+	rr := newRecordReader(c.file, 0, 1<<62)
+	defer rr.release()
 	var off int64
 	for {
-		seq, payload, n, err := readRecord(r)
+		seq, payload, n, err := rr.next()
 		if err != nil {
 			break // end of file or a torn tail
 		}
@@ -100,6 +102,98 @@ func (c *cache) load(fn func(seq uint64, payload []byte) error) error {
 		return fmt.Errorf("jetstream: cache truncate: %w", err)
 	}
 	return nil
+}
+
+// readBuffers are the read buffers of cache scans, reused from one scan
+// to the next: a catch-up or a read of a few messages need not allocate a
+// megabyte each.
+var readBuffers = sync.Pool{New: func() any {
+	b := make([]byte, cacheReadBufferLen)
+	return &b
+}}
+
+// recordReader reads consecutive records of a section of the cache file
+// through one buffer, which the payloads it returns alias until the next
+// call: a scan copies each record once (into what the events keep)
+// instead of twice, and allocates nothing per record.
+type recordReader struct {
+	file     *os.File
+	off, end int64 // next offset to read into buf, and the section's end
+	buf      []byte
+	r, w     int // the unread bytes are buf[r:w]
+	err      error
+}
+
+func newRecordReader(file *os.File, start, end int64) *recordReader {
+	return &recordReader{file: file, off: start, end: end, buf: *readBuffers.Get().(*[]byte)}
+}
+
+// release returns the buffer for reuse; the reader is done.
+func (rr *recordReader) release() {
+	if len(rr.buf) == cacheReadBufferLen { // not one grown for an outsized record
+		readBuffers.Put(&rr.buf)
+	}
+	rr.buf = nil
+}
+
+// next returns the next record: its sequence, its payload (valid until the
+// next call) and its length in the file. At the end of the section it
+// returns io.EOF, and io.ErrUnexpectedEOF for a torn record.
+func (rr *recordReader) next() (seq uint64, payload []byte, n int64, err error) {
+	hdr := rr.peek(cacheHeaderMaxLength)
+	if len(hdr) == 0 {
+		return 0, nil, 0, errors.Join(rr.err, io.EOF)
+	}
+	seq, k := binary.Uvarint(hdr)
+	length, l := binary.Uvarint(hdr[max(k, 0):])
+	switch {
+	case k < 0 || l < 0 || length > maxCacheRecordLen:
+		return 0, nil, 0, errBadPayload
+	case k == 0 || l == 0:
+		return 0, nil, 0, errors.Join(rr.err, io.ErrUnexpectedEOF)
+	}
+	total := k + l + int(length)
+	rec := rr.peek(total)
+	if len(rec) < total {
+		return 0, nil, 0, errors.Join(rr.err, io.ErrUnexpectedEOF)
+	}
+	rr.r += total
+	return seq, rec[k+l : total : total], int64(total), nil
+}
+
+// peek returns up to n unread bytes, reading from the file when fewer are
+// buffered.
+func (rr *recordReader) peek(n int) []byte {
+	if rr.w-rr.r < n && rr.off < rr.end && rr.err == nil {
+		rr.fill(n)
+	}
+	return rr.buf[rr.r:min(rr.w, rr.r+n)]
+}
+
+// fill moves the unread bytes to the front of the buffer (grown to hold n
+// when a record is longer) and reads the file after them.
+func (rr *recordReader) fill(n int) {
+	unread := copy(rr.buf, rr.buf[rr.r:rr.w])
+	if n > len(rr.buf) {
+		grown := make([]byte, n)
+		copy(grown, rr.buf[:unread])
+		rr.buf = grown
+	}
+	rr.r, rr.w = 0, unread
+	for rr.w < len(rr.buf) && rr.off < rr.end {
+		want := min(int64(len(rr.buf)-rr.w), rr.end-rr.off)
+		got, err := rr.file.ReadAt(rr.buf[rr.w:rr.w+int(want)], rr.off)
+		rr.w += got
+		rr.off += int64(got)
+		if errors.Is(err, io.EOF) {
+			rr.end = rr.off
+			return
+		}
+		if err != nil {
+			rr.err = fmt.Errorf("jetstream: cache read: %w", err)
+			return
+		}
+	}
 }
 
 func readRecord(r *bufio.Reader) (seq uint64, payload []byte, n int64, err error) {
@@ -202,7 +296,8 @@ func (c *cache) close() error {
 }
 
 // scan calls fn with the cached messages from seq `from` to `last` (both
-// cached), reading the file sequentially.
+// cached), reading the file sequentially. The payload is valid only during
+// the call.
 func (c *cache) scan(from, last uint64, fn func(seq uint64, payload []byte) error) error {
 	c.mu.RLock()
 	start, end := c.offsets[from-1], c.size
@@ -210,9 +305,10 @@ func (c *cache) scan(from, last uint64, fn func(seq uint64, payload []byte) erro
 		end = c.offsets[last]
 	}
 	c.mu.RUnlock()
-	r := bufio.NewReaderSize(io.NewSectionReader(c.file, start, end-start), cacheReadBufferLen)
+	rr := newRecordReader(c.file, start, end)
+	defer rr.release()
 	for want := from; want <= last; want++ {
-		seq, payload, _, err := readRecord(r)
+		seq, payload, _, err := rr.next()
 		if err != nil {
 			return fmt.Errorf("jetstream: cache read at %d: %w", want, err)
 		}

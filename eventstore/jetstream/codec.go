@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/hrss-ledger/ledger/eventstore"
 )
@@ -91,14 +92,34 @@ func appendString(dst []byte, s, prev string, havePrev bool) []byte {
 // decoder reads batch payloads. It interns the few distinct values of the
 // low-cardinality fields (type, actor, date) so that decoding a long log
 // does not allocate them again for every event.
+//
+// What a decoded event owns depends on where its payload lives:
+//   - an owned payload (a NATS message, a record read for this call alone)
+//     is kept: each event's Data, command id, fingerprint and correlation id
+//     alias it, so the message costs no allocation beyond its events;
+//   - a borrowed payload (newBorrowingDecoder: the cache scan's read
+//     buffer, or a caller's bytes) is reused after decode, so those fields
+//     are copied into one allocation per message.
+//
+// Either way one message's events share one immutable byte array, which
+// stays alive while any of them is retained. Stream, the field callers keep
+// most (map keys by stream), always gets its own allocation, so that
+// keeping a stream name does not keep a message's bodies.
 type decoder struct {
-	intern map[string]string
+	intern   map[string]string
+	borrowed bool
 }
 
 // maxInterned bounds the intern table; past it the table starts over.
 const maxInterned = 4096
 
 func newDecoder() *decoder { return &decoder{intern: make(map[string]string)} }
+
+// newBorrowingDecoder returns a decoder for payloads the caller reuses
+// after decode.
+func newBorrowingDecoder() *decoder {
+	return &decoder{intern: make(map[string]string), borrowed: true}
+}
 
 // reader walks a payload; a read past its end sets err.
 type reader struct {
@@ -162,52 +183,64 @@ func readHeader(payload []byte) (header, reader, error) {
 	return h, r, nil
 }
 
-// decode appends the events of a payload to dst. Event.Data aliases the
-// payload, which the caller must not modify afterwards.
+// decode appends the events of a payload to dst. What they alias is told
+// at decoder.
 func (d *decoder) decode(dst []eventstore.Event, payload []byte) ([]eventstore.Event, header, error) {
 	h, r, err := readHeader(payload)
 	if err != nil {
 		return dst, h, err
 	}
+	start := len(dst)
 	dst = slices.Grow(dst, h.count)
 	var prev eventstore.Event
+	aliased := 0 // bytes of the payload the events alias
 	for i := range h.count {
 		var e eventstore.Event
 		copy(e.ID[:], r.bytes(16))
 		copy(e.Hash[:], r.bytes(32))
 		e.Position = h.first + eventstore.Position(i)
 		e.Version = r.uvarint()
-		e.Stream = d.str(&r, prev.Stream, false)
-		e.Type = d.str(&r, prev.Type, true)
-		e.Meta.BusinessDate = d.str(&r, prev.Meta.BusinessDate, true)
-		e.Meta.Actor = d.str(&r, prev.Meta.Actor, true)
-		e.Meta.CommandID = d.str(&r, prev.Meta.CommandID, false)
-		e.Meta.Fingerprint = d.str(&r, prev.Meta.Fingerprint, false)
-		e.Meta.CorrelationID = d.str(&r, prev.Meta.CorrelationID, false)
+		e.Stream = d.owned(&r, prev.Stream)
+		e.Type = d.interned(&r, prev.Type)
+		e.Meta.BusinessDate = d.interned(&r, prev.Meta.BusinessDate)
+		e.Meta.Actor = d.interned(&r, prev.Meta.Actor)
+		e.Meta.CommandID = aliasString(&r, prev.Meta.CommandID, &aliased)
+		e.Meta.Fingerprint = aliasString(&r, prev.Meta.Fingerprint, &aliased)
+		e.Meta.CorrelationID = aliasString(&r, prev.Meta.CorrelationID, &aliased)
 		e.Data = r.bytes(r.uvarint())
+		aliased += len(e.Data)
 		e.Meta.Recorded = h.recorded
 		if r.err != nil {
-			return dst, h, fmt.Errorf("%w: event %d of %d", r.err, i, h.count)
+			return dst[:start], h, fmt.Errorf("%w: event %d of %d", r.err, i, h.count)
 		}
 		dst = append(dst, e)
 		prev = e
 	}
 	if len(r.b) != 0 {
-		return dst, h, fmt.Errorf("%w: %d trailing bytes", errBadPayload, len(r.b))
+		return dst[:start], h, fmt.Errorf("%w: %d trailing bytes", errBadPayload, len(r.b))
+	}
+	if d.borrowed {
+		own(dst[start:], aliased)
 	}
 	return dst, h, nil
 }
 
-// str reads a string field; intern says the field has few distinct values.
-func (d *decoder) str(r *reader, prev string, intern bool) string {
+// owned reads a string field into a string of its own.
+func (d *decoder) owned(r *reader, prev string) string {
+	n := r.uvarint()
+	if n == 0 {
+		return prev
+	}
+	return string(r.bytes(n - 1))
+}
+
+// interned reads a string field with few distinct values.
+func (d *decoder) interned(r *reader, prev string) string {
 	n := r.uvarint()
 	if n == 0 {
 		return prev
 	}
 	b := r.bytes(n - 1)
-	if !intern {
-		return string(b)
-	}
 	if s, ok := d.intern[string(b)]; ok {
 		return s
 	}
@@ -217,4 +250,53 @@ func (d *decoder) str(r *reader, prev string, intern bool) string {
 	s := string(b)
 	d.intern[s] = s
 	return s
+}
+
+// aliasString reads a string field as a view of the payload, adding its
+// length to *aliased unless it repeats the previous event's.
+func aliasString(r *reader, prev string, aliased *int) string {
+	n := r.uvarint()
+	if n == 0 {
+		return prev
+	}
+	b := r.bytes(n - 1)
+	if len(b) == 0 {
+		return ""
+	}
+	*aliased += len(b)
+	return unsafe.String(&b[0], len(b))
+}
+
+// own copies what events alias of a borrowed payload (size bytes in all)
+// into one new array. A string repeated from the event before shares the
+// copy made for that event.
+func own(events []eventstore.Event, size int) {
+	buf := make([]byte, 0, size)
+	var was, now eventstore.Meta // the previous event's strings, before and after the copy
+	for i := range events {
+		m := &events[i].Meta
+		old := *m
+		m.CommandID, buf = ownString(m.CommandID, was.CommandID, now.CommandID, buf)
+		m.Fingerprint, buf = ownString(m.Fingerprint, was.Fingerprint, now.Fingerprint, buf)
+		m.CorrelationID, buf = ownString(m.CorrelationID, was.CorrelationID, now.CorrelationID, buf)
+		was, now = old, *m
+		if data := events[i].Data; data != nil {
+			buf = append(buf, data...)
+			events[i].Data = buf[len(buf)-len(data) : len(buf) : len(buf)]
+		}
+	}
+}
+
+// ownString copies s to the end of buf, unless s is the previous event's
+// value (wasPrev, the very same bytes), whose copy nowPrev it returns.
+func ownString(s, wasPrev, nowPrev string, buf []byte) (string, []byte) {
+	if s == "" {
+		return "", buf
+	}
+	if len(s) == len(wasPrev) && unsafe.StringData(s) == unsafe.StringData(wasPrev) {
+		return nowPrev, buf
+	}
+	buf = append(buf, s...)
+	tail := buf[len(buf)-len(s):]
+	return unsafe.String(&tail[0], len(tail)), buf
 }

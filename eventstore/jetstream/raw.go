@@ -246,7 +246,8 @@ func EncodeMessage(writer [8]byte, batch uint64, events []eventstore.Event) []by
 }
 
 // DecodeMessage decodes one batch message payload without verifying it.
+// The events share nothing with payload, which the caller may reuse.
 func DecodeMessage(payload []byte) ([]eventstore.Event, error) {
-	events, _, err := newDecoder().decode(nil, payload)
+	events, _, err := newBorrowingDecoder().decode(nil, payload)
 	return events, err
 }

@@ -146,6 +146,41 @@ func (s *Store) Read(ctx context.Context, after eventstore.Position, fn func(eve
 	return s.scan(ctx, from, last, deliverAfter(&after, fn))
 }
 
+// ReadBatches is Read handing over the events of one message at a time
+// (eventstore.BatchReader): a message holds a whole group commit, so a
+// long read makes one call per some tens of events. The slice is reused
+// after fn returns; the events in it are the caller's to keep.
+func (s *Store) ReadBatches(ctx context.Context, after eventstore.Position, fn func([]eventstore.Event) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	last, err := s.streamLast(ctx)
+	if err != nil {
+		return err
+	}
+	from := s.seqOf(after + 1)
+	if from > last {
+		return nil
+	}
+	return s.scan(ctx, from, last, func(b batch) error {
+		events := b.events
+		for len(events) > 0 && events[0].Position <= after {
+			events = events[1:]
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		if events[0].Position != after+1 {
+			return fmt.Errorf("jetstream: position %d after %d: %w", events[0].Position, after, eventstore.ErrCorrupt)
+		}
+		if err := fn(events); err != nil {
+			return err
+		}
+		after = events[len(events)-1].Position
+		return nil
+	})
+}
+
 // deliverAfter passes a batch's events past *after to fn, advancing *after,
 // and fails on a gap: ordered delivery must not skip a position.
 func deliverAfter(after *eventstore.Position, fn func(eventstore.Event) error) func(batch) error {
@@ -253,7 +288,8 @@ func (s *Store) fetch(ctx context.Context, seq uint64) ([]byte, error) {
 // scan calls fn with each message from sequence `from` to `last` in order,
 // or without end when last is 0. Small ranges use direct get; others an
 // ordered consumer that decodes on its own goroutine while fn runs on the
-// caller's.
+// caller's. The batch's events slice is reused once fn returns: fn copies
+// the events it keeps.
 func (s *Store) scan(ctx context.Context, from, last uint64, fn func(batch) error) error {
 	if s.cache != nil && from <= s.cache.lastSeq.Load() {
 		cached := s.cache.lastSeq.Load()
@@ -290,14 +326,45 @@ type scanItem struct {
 	err error
 }
 
+// eventSlices recycles the events arrays of delivered messages to the
+// decoding goroutine, so that a long scan reuses a few hundred arrays
+// instead of allocating one per message.
+type eventSlices chan []eventstore.Event
+
+func newEventSlices() eventSlices { return make(eventSlices, scanBufferedBatches+2) }
+
+// get returns an empty array, reused when one is free.
+func (p eventSlices) get() []eventstore.Event {
+	select {
+	case events := <-p:
+		return events
+	default:
+		return nil
+	}
+}
+
+// put offers a delivered message's array for reuse, first dropping its
+// references to the events' data.
+func (p eventSlices) put(events []eventstore.Event) {
+	if cap(events) == 0 {
+		return
+	}
+	clear(events)
+	select {
+	case p <- events[:0]:
+	default:
+	}
+}
+
 func (s *Store) consume(ctx context.Context, from, last uint64, fn func(batch) error) error {
 	items := make(chan scanItem, scanBufferedBatches)
 	quit := make(chan struct{})
 	var stopOnce sync.Once
 	stop := func() { stopOnce.Do(func() { close(quit) }) }
 	dec := newDecoder()
+	free := newEventSlices()
 	handler := func(m *nats.Msg) {
-		item := decodeMsg(dec, m)
+		item := decodeMsg(dec, free.get(), m)
 		select {
 		case items <- item:
 		case <-quit:
@@ -315,7 +382,7 @@ func (s *Store) consume(ctx context.Context, from, last uint64, fn func(batch) e
 	if err := sub.SetPendingLimits(consumerPendingMsgs, consumerPendingBytes); err != nil {
 		return fmt.Errorf("jetstream: consumer limits: %w", err)
 	}
-	return s.deliverItems(ctx, items, from, last, fn)
+	return s.deliverItems(ctx, items, free, from, last, fn)
 }
 
 // scanCache reads cached messages on one goroutine and delivers them on the
@@ -324,10 +391,11 @@ func (s *Store) scanCache(ctx context.Context, from, last uint64, fn func(batch)
 	items := make(chan scanItem, scanBufferedBatches)
 	quit := make(chan struct{})
 	defer close(quit)
+	free := newEventSlices()
 	go func() {
-		dec := newDecoder()
+		dec := newBorrowingDecoder() // the payload is the scan's read buffer
 		err := s.cache.scan(from, last, func(seq uint64, payload []byte) error {
-			events, h, err := dec.decode(nil, payload)
+			events, h, err := dec.decode(free.get(), payload)
 			select {
 			case items <- scanItem{batch: batch{seq: seq, header: h, events: events}, err: err}:
 			case <-quit:
@@ -342,14 +410,14 @@ func (s *Store) scanCache(ctx context.Context, from, last uint64, fn func(batch)
 			}
 		}
 	}()
-	return s.deliverItems(ctx, items, from, last, fn)
+	return s.deliverItems(ctx, items, free, from, last, fn)
 }
 
 var errStopped = errors.New("jetstream: scan stopped")
 
 // deliverItems passes decoded messages from..last (or on without end when
-// last is 0) to fn in order.
-func (s *Store) deliverItems(ctx context.Context, items <-chan scanItem, from, last uint64, fn func(batch) error) error {
+// last is 0) to fn in order, then offers their events arrays to free.
+func (s *Store) deliverItems(ctx context.Context, items <-chan scanItem, free eventSlices, from, last uint64, fn func(batch) error) error {
 	for want := from; last == 0 || want <= last; want++ {
 		var item scanItem
 		select {
@@ -368,16 +436,19 @@ func (s *Store) deliverItems(ctx context.Context, items <-chan scanItem, from, l
 		if item.err != nil {
 			return item.err
 		}
+		free.put(item.events)
 	}
 	return nil
 }
 
-func decodeMsg(dec *decoder, m *nats.Msg) scanItem {
+// decodeMsg decodes a consumer's message into dst. The events alias the
+// message's payload, which the client allocated for it alone.
+func decodeMsg(dec *decoder, dst []eventstore.Event, m *nats.Msg) scanItem {
 	meta, err := m.Metadata()
 	if err != nil {
 		return scanItem{err: fmt.Errorf("jetstream: message metadata: %w", err)}
 	}
-	events, h, err := dec.decode(nil, m.Data)
+	events, h, err := dec.decode(dst, m.Data)
 	if err != nil {
 		return scanItem{err: fmt.Errorf("jetstream: message %d: %w", meta.Sequence.Stream, err)}
 	}
@@ -400,20 +471,22 @@ func (s *Store) loadCache(ctx context.Context) error {
 	// goroutine: the two halves of opening a long log take about as long.
 	batches := make(chan batch, scanBufferedBatches)
 	restored := make(chan error, 1)
+	free := newEventSlices()
 	go func() {
 		var err error
 		for b := range batches {
 			if err == nil {
 				err = s.restoreVerified(b)
 			}
+			free.put(b.events)
 		}
 		restored <- err
 	}()
-	dec := newDecoder()
+	dec := newBorrowingDecoder() // the payload is the cache's read buffer
 	var lastPayload []byte
 	var prev [32]byte
 	err = c.load(func(seq uint64, payload []byte) error {
-		events, h, err := dec.decode(nil, payload)
+		events, h, err := dec.decode(free.get(), payload)
 		if err != nil {
 			return err
 		}
@@ -423,7 +496,7 @@ func (s *Store) loadCache(ctx context.Context) error {
 			}
 			prev = e.Hash
 		}
-		lastPayload = payload
+		lastPayload = append(lastPayload[:0], payload...)
 		batches <- batch{seq: seq, header: h, events: events}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hrss-ledger/ledger/eventstore"
 )
@@ -64,6 +65,34 @@ func TestCodecRoundTrip(t *testing.T) {
 		if _, _, err := newDecoder().decode(nil, payload[:cut]); !errors.Is(err, errBadPayload) {
 			t.Fatalf("decoding the first %d of %d bytes: error %v, want errBadPayload", cut, len(payload), err)
 		}
+	}
+}
+
+func TestBorrowingDecoderOwnsWhatItReturns(t *testing.T) {
+	st := eventstore.NewState()
+	d := st.Draft(time.Date(2017, 3, 1, 8, 0, 0, 0, time.UTC))
+	for i, n := range []int{3, 1, 2} { // commits repeat their command id, fingerprint and correlation id
+		if _, err := d.Add(crashCommit(fmt.Sprint("c", i), n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := d.Events()
+	want[4].Data = []byte{} // an empty body
+	for i := range want {
+		want[i].Meta.CorrelationID = fmt.Sprint("case-", i/2) // repeated, not always within a commit
+	}
+	payload := encodeBatch(nil, [8]byte{1}, 7, want)
+	dec := newBorrowingDecoder()
+	got, _, err := dec.decode(make([]eventstore.Event, 0, 1), payload)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	clear(payload) // the caller reuses its buffer
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after the payload was reused, decoded\n%+v\nwant\n%+v", got, want)
+	}
+	if a, b := got[0].Meta.CommandID, got[1].Meta.CommandID; unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("a commit's events hold separate copies of command id %q", a)
 	}
 }
 

@@ -1,0 +1,40 @@
+package eventstore
+
+import "context"
+
+// BatchReader is an optional fast path of a Store for long reads (a
+// rebuild, an audit). A backend that keeps many events per record, such as
+// JetStream with one message per group commit, hands over a record's
+// events at once, instead of calling back once per event.
+type BatchReader interface {
+	// ReadBatches calls fn with runs of the events after position `after`,
+	// in order, up to the head as of the call. Every run holds at least one
+	// event, each run follows the one before without gap or overlap, and
+	// together they hold exactly the events Read would deliver. An error
+	// from fn stops the read and is returned.
+	//
+	// The slice belongs to the backend and is valid only during the call:
+	// fn must neither keep nor modify it, and copies the events it keeps.
+	// The events themselves are immutable values the caller may keep, Data
+	// and strings included, like those Read delivers.
+	ReadBatches(ctx context.Context, after Position, fn func([]Event) error) error
+}
+
+// EventReader is the part of a Store that ReadBatches needs.
+type EventReader interface {
+	Read(ctx context.Context, after Position, fn func(Event) error) error
+}
+
+// ReadBatches reads r in runs of events under the contract of
+// BatchReader.ReadBatches: through r's own fast path when it has one,
+// otherwise through Read, one event per run.
+func ReadBatches(ctx context.Context, r EventReader, after Position, fn func([]Event) error) error {
+	if br, ok := r.(BatchReader); ok {
+		return br.ReadBatches(ctx, after, fn)
+	}
+	run := make([]Event, 1)
+	return r.Read(ctx, after, func(e Event) error {
+		run[0] = e
+		return fn(run)
+	})
+}
