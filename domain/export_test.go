@@ -77,3 +77,24 @@ func dumpBy[K comparable, V any](b *strings.Builder, name string, t *table[K, V]
 		b.WriteByte('\n')
 	}
 }
+
+// DecodeJSON decodes with encoding/json alone, as Decode did before its fast path.
+func DecodeJSON(eventType string, data []byte) (Event, error) {
+	decode, ok := decoders[eventType]
+	if !ok {
+		return nil, fmt.Errorf("unknown event type %q", eventType)
+	}
+	return decode(data)
+}
+
+// DecodeFast decodes with the fast path alone; ok is false where it gives up.
+func DecodeFast(eventType string, data []byte) (e Event, ok bool) {
+	fast, known := fastDecoders[eventType]
+	if !known {
+		return nil, false
+	}
+	return fast(data)
+}
+
+// FastDecodedTypes lists the wire names that have a fast decoder.
+func FastDecodedTypes() []string { return slices.Sorted(maps.Keys(fastDecoders)) }
