@@ -317,11 +317,19 @@ func (w *Writer) eventsBetween(first, last eventstore.Position) ([]domain.Event,
 	return events, nil
 }
 
-// catchUp applies every event after the current head to the state.
+// catchUp applies every event after the current head to the state. The
+// events are durable, so the state is marked at the end (and every
+// catchUpMarkEvents events, to bound the undo journal of a long catch-up);
+// the first rebuild, before any mark, journals nothing at all.
 func (w *Writer) catchUp(ctx context.Context) error {
+	defer func() {
+		w.ledger.Mark()
+		w.marked = true
+	}()
 	// A command's events are consecutive: its id is hashed once.
 	var lastID string
 	var lastKey eventstore.Key
+	applied := 0
 	return w.store.Read(ctx, w.head, func(e eventstore.Event) error {
 		ev, err := domain.Decode(e.Type, e.Data)
 		if err != nil {
@@ -340,7 +348,9 @@ func (w *Writer) catchUp(ctx context.Context) error {
 				return err
 			}
 		}
-		w.ledger.Mark()
+		if applied++; w.marked && applied%catchUpMarkEvents == 0 {
+			w.ledger.Mark()
+		}
 		return nil
 	})
 }

@@ -33,6 +33,7 @@ const (
 	conflictBackoffBase = 200 * time.Microsecond // first random wait after losing a race
 	conflictBackoffMax  = 20 * time.Millisecond  // longest random wait
 	appendTimeout       = 30 * time.Second       // one durable append of a batch
+	catchUpMarkEvents   = 4096                   // events caught up between marks of the state
 )
 
 // Request is one command with what the envelope records about it.
@@ -73,6 +74,7 @@ type Writer struct {
 	store    eventstore.Store
 	ledger   *domain.Ledger
 	head     eventstore.Position      // owned by the sequencer goroutine
+	marked   bool                     // the ledger has been marked: it journals every change
 	visible  atomic.Uint64            // head, published for other goroutines
 	commands *eventstore.CommandIndex // every command applied, forever
 	queue    chan *pending
