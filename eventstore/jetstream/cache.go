@@ -119,21 +119,21 @@ var readBuffers = sync.Pool{New: func() any {
 type recordReader struct {
 	file     *os.File
 	off, end int64 // next offset to read into buf, and the section's end
-	buf      []byte
-	r, w     int // the unread bytes are buf[r:w]
+	pooled   *[]byte
+	buf      []byte // *pooled, or a larger one for an outsized record
+	r, w     int    // the unread bytes are buf[r:w]
 	err      error
 }
 
 func newRecordReader(file *os.File, start, end int64) *recordReader {
-	return &recordReader{file: file, off: start, end: end, buf: *readBuffers.Get().(*[]byte)}
+	pooled := readBuffers.Get().(*[]byte)
+	return &recordReader{file: file, off: start, end: end, pooled: pooled, buf: *pooled}
 }
 
 // release returns the buffer for reuse; the reader is done.
 func (rr *recordReader) release() {
-	if len(rr.buf) == cacheReadBufferLen { // not one grown for an outsized record
-		readBuffers.Put(&rr.buf)
-	}
-	rr.buf = nil
+	readBuffers.Put(rr.pooled)
+	rr.pooled, rr.buf = nil, nil
 }
 
 // next returns the next record: its sequence, its payload (valid until the
