@@ -27,7 +27,7 @@ func newSymbols() symbols {
 	return symbols{ids: map[string]symbol{"": 0}, names: []string{""}}
 }
 
-// intern returns s's symbol, adding s when it is new.
+// intern returns name's symbol, adding name when it is new.
 func (s *symbols) intern(name string) symbol {
 	if id, ok := s.ids[name]; ok {
 		return id
