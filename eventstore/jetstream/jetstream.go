@@ -164,30 +164,9 @@ type Store struct {
 // data under dir, fsync on every write, and opens the store on it.
 func OpenEmbedded(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	cfg := newConfig(append([]Option{WithCacheDir(filepath.Join(dir, "cache"))}, opts...))
-	sopts := &server.Options{
-		ServerName: "ledger",
-		JetStream:  true,
-		StoreDir:   filepath.Join(dir, "jetstream"),
-		SyncAlways: true,
-		DontListen: cfg.port == 0,
-		Host:       "127.0.0.1",
-		Port:       cfg.port,
-		NoSigs:     true,
-		NoLog:      true,
-	}
-	srv, err := server.NewServer(sopts)
+	srv, nc, err := startEmbedded(dir, "ledger", cfg)
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: embedded server: %w", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(serverReadyTimeout) {
-		srv.Shutdown()
-		return nil, fmt.Errorf("jetstream: embedded server not ready after %v: %w", serverReadyTimeout, eventstore.ErrUnavailable)
-	}
-	nc, err := nats.Connect("", append([]nats.Option{nats.InProcessServer(srv)}, cfg.natsOptions...)...)
-	if err != nil {
-		srv.Shutdown()
-		return nil, fmt.Errorf("jetstream: connect to embedded server: %w", err)
+		return nil, err
 	}
 	s, err := open(ctx, cfg, srv, nc)
 	if err != nil {
@@ -196,6 +175,38 @@ func OpenEmbedded(ctx context.Context, dir string, opts ...Option) (*Store, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// startEmbedded starts a nats-server in this process on the JetStream data
+// under dir, fsyncing every write, and connects to it in-process. It
+// listens on a loopback port only when cfg asks for one.
+func startEmbedded(dir, name string, cfg config) (*server.Server, *nats.Conn, error) {
+	srv, err := server.NewServer(&server.Options{
+		ServerName: name,
+		JetStream:  true,
+		StoreDir:   filepath.Join(dir, "jetstream"),
+		SyncAlways: true,
+		DontListen: cfg.port == 0,
+		Host:       "127.0.0.1",
+		Port:       cfg.port,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("jetstream: embedded server: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(serverReadyTimeout) {
+		srv.Shutdown()
+		return nil, nil, fmt.Errorf("jetstream: embedded server not ready after %v: %w", serverReadyTimeout, eventstore.ErrUnavailable)
+	}
+	nc, err := nats.Connect("", append([]nats.Option{nats.InProcessServer(srv)}, cfg.natsOptions...)...)
+	if err != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, nil, fmt.Errorf("jetstream: connect to embedded server: %w", err)
+	}
+	return srv, nc, nil
 }
 
 // Connect opens the store on an external NATS server or cluster. The server

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -41,30 +40,9 @@ type Raw struct {
 // rebuilt or cached, and nothing is written to the stream.
 func OpenRaw(dir string, opts ...Option) (*Raw, error) {
 	cfg := newConfig(opts)
-	sopts := &server.Options{
-		ServerName: "ledger-raw",
-		JetStream:  true,
-		StoreDir:   filepath.Join(dir, "jetstream"),
-		DontListen: cfg.port == 0,
-		Host:       "127.0.0.1",
-		Port:       cfg.port,
-		NoSigs:     true,
-		NoLog:      true,
-	}
-	srv, err := server.NewServer(sopts)
+	srv, nc, err := startEmbedded(dir, "ledger-raw", cfg)
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: raw server: %w", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(serverReadyTimeout) {
-		srv.Shutdown()
-		return nil, fmt.Errorf("jetstream: raw server not ready after %v: %w", serverReadyTimeout, eventstore.ErrUnavailable)
-	}
-	nc, err := nats.Connect("", append([]nats.Option{nats.InProcessServer(srv)}, cfg.natsOptions...)...)
-	if err != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-		return nil, fmt.Errorf("jetstream: connect to raw server: %w", err)
+		return nil, err
 	}
 	return newRaw(cfg, srv, nc)
 }
