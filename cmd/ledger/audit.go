@@ -18,6 +18,7 @@ import (
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
 	"github.com/hrss-ledger/ledger/eventstore/audit"
+	"github.com/hrss-ledger/ledger/eventstore/jetstream"
 	"github.com/hrss-ledger/ledger/eventstore/writer"
 	"github.com/hrss-ledger/ledger/projections"
 )
@@ -243,6 +244,26 @@ func waitForTree(ctx context.Context, tree *audit.Tree, size uint64) error {
 // api returns the audit as the API sees it.
 func (a *auditService) api() api.Audit { return auditAPI{a} }
 
+// verifiable is what the server's verification reads: a JetStream stream
+// raw, as `ledger verify` reads it (not through the store's checks or its
+// cache, a copy that could hide an edit of the stream); other stores as
+// they are.
+func (a *auditService) verifiable() (verifiable, error) {
+	if js, ok := a.store.(*jetstream.Store); ok {
+		raw, err := js.Raw()
+		if err != nil {
+			return nil, err
+		}
+		return rawLog{raw}, nil
+	}
+	return unclosed{a.store}, nil
+}
+
+// unclosed lends a store to a reader whose Close must not close it.
+type unclosed struct{ eventstore.Store }
+
+func (unclosed) Close() error { return nil }
+
 // auditAPI adapts the audit package to api.Audit: its values are re-read as
 // their API mirrors through their JSON, which the mirrors match field for field.
 type auditAPI struct{ a *auditService }
@@ -254,7 +275,12 @@ func (x auditAPI) PublicKey() []byte { return x.a.pem }
 func (x auditAPI) Verify(ctx context.Context) (api.AuditReport, error) {
 	x.a.verifyMu.Lock()
 	defer x.a.verifyMu.Unlock()
-	report, _, err := audit.VerifyLog(ctx, x.a.store, audit.VerifyOptions{PublicKey: x.a.signer.PublicKey()})
+	log, err := x.a.verifiable()
+	if err != nil {
+		return api.AuditReport{}, err
+	}
+	defer log.Close()
+	report, _, err := audit.VerifyLog(ctx, log, audit.VerifyOptions{PublicKey: x.a.signer.PublicKey()})
 	if err != nil && !errors.Is(err, audit.ErrBroken) {
 		return api.AuditReport{}, err
 	}

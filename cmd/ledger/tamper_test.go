@@ -437,3 +437,29 @@ func fixChecksum(t *testing.T, path string, blk []byte, offset int) {
 	}
 	t.Fatalf("%s: no record holds offset %d", path, offset)
 }
+
+// TestServerVerifyReadsTheStreamNotTheCache publishes a message around the
+// ledger on the running server's own stream: the server's verification
+// reads what the stream holds and names the position, as `ledger verify` does.
+func TestServerVerifyReadsTheStreamNotTheCache(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	seedCity(s)
+	before := s.must(200, "GET", "/v1/audit/verify", auditor, nil)
+	if before.body["ok"] != true {
+		t.Fatalf("untouched log: %s", before.raw)
+	}
+	head := uint64(before.body["head"].(float64))
+	s.runMayFail = true // its views stop on the forged message
+	nc := s.m.store.(*natsstore.Store).Conn()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(natsstore.DefaultSubject, []byte(`{"forged":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	after := s.must(200, "GET", "/v1/audit/verify", auditor, nil)
+	if after.body["ok"] != false || uint64(after.body["first_bad_position"].(float64)) != head+1 {
+		t.Errorf("after a raw publish: got %s, want not ok at position %d", after.raw, head+1)
+	}
+}

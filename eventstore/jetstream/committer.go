@@ -358,6 +358,11 @@ func (s *Store) catchUpIfStale() error {
 			s.stale = false
 			return nil
 		}
+		if errors.Is(err, eventstore.ErrCorrupt) || errors.Is(err, errBadPayload) {
+			// The stream holds what the ledger never wrote: waiting will
+			// not mend it, so refuse at once (an auditor's case now).
+			return err
+		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():

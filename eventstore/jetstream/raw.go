@@ -29,10 +29,11 @@ var ErrMissing = errors.New("jetstream: stream messages missing")
 
 // Raw is an unverified read-only view of the ledger's stream.
 type Raw struct {
-	cfg config
-	srv *server.Server // nil when connected to an external server
-	nc  *nats.Conn
-	js  nats.JetStreamContext
+	cfg      config
+	srv      *server.Server // nil when connected to an external server
+	nc       *nats.Conn
+	js       nats.JetStreamContext
+	borrowed bool // nc belongs to a Store: Close leaves it open
 }
 
 // OpenRaw starts a nats-server on the data directory of OpenEmbedded (dir,
@@ -67,6 +68,17 @@ func newRaw(cfg config, srv *server.Server, nc *nats.Conn) (*Raw, error) {
 	return &Raw{cfg: cfg, srv: srv, nc: nc, js: js}, nil
 }
 
+// Raw returns an unverified view of the store's own stream over the
+// store's connection, for a running server's auditors: it reads what the
+// stream holds, not the store's cache. Closing it leaves the store open.
+func (s *Store) Raw() (*Raw, error) {
+	js, err := s.nc.JetStream()
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return &Raw{cfg: s.cfg, nc: s.nc, js: js, borrowed: true}, nil
+}
+
 // ClientURL returns the URL of the raw server when it listens (WithPort),
 // so that a test can publish around the store.
 func (r *Raw) ClientURL() string {
@@ -78,6 +90,9 @@ func (r *Raw) ClientURL() string {
 
 // Close closes the connection and, when embedded, shuts the server down.
 func (r *Raw) Close() error {
+	if r.borrowed {
+		return nil
+	}
 	r.nc.Close()
 	if r.srv != nil {
 		r.srv.Shutdown()
