@@ -63,11 +63,18 @@ func Encode(e Event) (eventType string, data []byte, err error) {
 
 // Decode rebuilds an event from its wire name and JSON body. Unknown wire
 // names and unknown fields are errors: a log must hold only what this code
-// wrote. The bulk events in the form Encode writes them take a fast path
-// (fastDecoders) that returns exactly what encoding/json would.
+// wrote. It is DecodeWith sharing nothing between events.
 func Decode(eventType string, data []byte) (Event, error) {
+	return DecodeWith(eventType, data, nil)
+}
+
+// DecodeWith is Decode sharing repeated values through syms (owned by the
+// calling goroutine; nil shares nothing). The bulk events in the form
+// Encode writes them take a fast path (fastDecoders) that returns exactly
+// what encoding/json would.
+func DecodeWith(eventType string, data []byte, syms *Symbols) (Event, error) {
 	if fast, ok := fastDecoders[eventType]; ok {
-		if e, ok := fast(data); ok {
+		if e, ok := fast(data, syms); ok {
 			return e, nil
 		}
 	}

@@ -93,7 +93,7 @@ func DecodeFast(eventType string, data []byte) (e Event, ok bool) {
 	if !known {
 		return nil, false
 	}
-	return fast(data)
+	return fast(data, nil)
 }
 
 // FastDecodedTypes lists the wire names that have a fast decoder.

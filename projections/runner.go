@@ -29,9 +29,9 @@ type decoded struct {
 
 // decode decodes one event, sharing repeated values through syms (owned by
 // the calling goroutine; nil shares nothing).
-func decode(e *eventstore.Event, syms *symbols) decoded {
+func decode(e *eventstore.Event, syms *domain.Symbols) decoded {
 	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Code: knownTypes[e.Type], Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
-	ev, err := leanDecodeWith(e.Type, e.Data, syms)
+	ev, err := decodeRead(e.Type, e.Data, syms)
 	switch {
 	case err != nil:
 	case ev != nil:
@@ -66,7 +66,7 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	free := make(chan *decodeJob, workers*6+2)
 	for range workers {
 		go func() {
-			syms := newSymbols()
+			syms := domain.NewSymbols()
 			for j := range jobs {
 				for i := range j.events {
 					j.out[i] = decode(&j.events[i], syms)
@@ -259,7 +259,7 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 	}
 	p.startPublishing(ctx)
 	lastSnapshot := time.Now()
-	syms := newSymbols()
+	syms := domain.NewSymbols()
 	err := log.Subscribe(ctx, p.Position(), func(e eventstore.Event) error {
 		if err := p.applyBatch([]decoded{decode(&e, syms)}); err != nil {
 			return err
