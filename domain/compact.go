@@ -17,18 +17,18 @@ import (
 // symbol stands for an interned string; 0 is the empty string.
 type symbol uint32
 
-// symbols interns strings.
-type symbols struct {
+// names interns strings.
+type names struct {
 	ids   map[string]symbol
 	names []string
 }
 
-func newSymbols() symbols {
-	return symbols{ids: map[string]symbol{"": 0}, names: []string{""}}
+func newNames() names {
+	return names{ids: map[string]symbol{"": 0}, names: []string{""}}
 }
 
 // intern returns name's symbol, adding name when it is new.
-func (s *symbols) intern(name string) symbol {
+func (s *names) intern(name string) symbol {
 	if id, ok := s.ids[name]; ok {
 		return id
 	}
@@ -42,16 +42,16 @@ func (s *symbols) intern(name string) symbol {
 }
 
 // lookup returns name's symbol without adding it: Decide does not change the state.
-func (s *symbols) lookup(name string) (symbol, bool) {
+func (s *names) lookup(name string) (symbol, bool) {
 	id, ok := s.ids[name]
 	return id, ok
 }
 
 // name returns the string a symbol stands for.
-func (s *symbols) name(id symbol) string { return s.names[id] }
+func (s *names) name(id symbol) string { return s.names[id] }
 
 // canon returns the one shared copy of name, for the kinds and codes kept as strings.
-func (s *symbols) canon(name string) string { return s.names[s.intern(name)] }
+func (s *names) canon(name string) string { return s.names[s.intern(name)] }
 
 // indicatorSet stands for an interned list of indicators; 0 is the nil list.
 type indicatorSet uint32

@@ -182,7 +182,7 @@ func (l *Ledger) decideRepayLoan(c RepayLoan) (LoanRepaid, *Error) {
 	if err != nil {
 		return e, err
 	}
-	e.Bank = l.symbols.name(ln.bank)
+	e.Bank = l.names.name(ln.bank)
 	err = first(checkAmountOrZero("principal", c.Principal), checkAmountOrZero("interest", c.Interest), date("date", c.Date))
 	if err != nil {
 		return e, err
@@ -199,7 +199,7 @@ func (l *Ledger) decidePayInterestSubsidy(c PayInterestSubsidy) (InterestSubsidy
 	if err != nil {
 		return e, err
 	}
-	e.RegionCode = l.symbols.name(ln.region)
+	e.RegionCode = l.names.name(ln.region)
 	err = first(checkAmount("amount", c.Amount), date("period_end", c.PeriodEnd), optionalText("document", c.Document, maxDocumentBytes))
 	if err != nil {
 		return e, err
@@ -239,7 +239,7 @@ func (l *Ledger) decideCompensateLoan(c CompensateLoan) (LoanCompensated, *Error
 	if err != nil {
 		return e, err
 	}
-	e.GuaranteeFundID, e.Bank = l.symbols.name(ln.guaranteeFund), l.symbols.name(ln.bank)
+	e.GuaranteeFundID, e.Bank = l.names.name(ln.guaranteeFund), l.names.name(ln.bank)
 	err = first(checkAmount("amount", c.Amount), date("date", c.Date), optionalText("document", c.Document, maxDocumentBytes))
 	if err != nil {
 		return e, err
@@ -258,7 +258,7 @@ func (l *Ledger) decideRecoverLoan(c RecoverLoan) (LoanRecovered, *Error) {
 	if err != nil {
 		return e, err
 	}
-	e.GuaranteeFundID = l.symbols.name(ln.guaranteeFund)
+	e.GuaranteeFundID = l.names.name(ln.guaranteeFund)
 	if err := first(checkAmount("amount", c.Amount), date("date", c.Date)); err != nil {
 		return e, err
 	}
@@ -272,7 +272,7 @@ func (l *Ledger) decideWriteOffLoan(c WriteOffLoan) (LoanWrittenOff, *Error) {
 	if err != nil {
 		return e, err
 	}
-	e.GuaranteeFundID = l.symbols.name(ln.guaranteeFund)
+	e.GuaranteeFundID = l.names.name(ln.guaranteeFund)
 	err = first(checkAmount("amount", c.Amount), date("date", c.Date), text("document", c.Document, maxDocumentBytes))
 	if err != nil {
 		return e, err

@@ -210,11 +210,11 @@ func (l *Ledger) programAllows(p ProgramDefined, b beneficiary, c PaySubsidy) *E
 // used returns how many payments not fully reversed a beneficiary has had
 // under a program. It interns nothing: Decide does not change the state.
 func (l *Ledger) used(program, beneficiary string) int {
-	programSymbol, ok := l.symbols.lookup(program)
+	programSymbol, ok := l.names.lookup(program)
 	if !ok {
 		return 0
 	}
-	beneficiarySymbol, ok := l.symbols.lookup(beneficiary)
+	beneficiarySymbol, ok := l.names.lookup(beneficiary)
 	if !ok {
 		return 0
 	}
@@ -246,8 +246,8 @@ func (l *Ledger) decideReverseSubsidy(c ReverseSubsidy) (SubsidyReversed, *Error
 	if !ok {
 		return e, fail(ErrPaymentNotFound, "payment_id", "%s", c.PaymentID)
 	}
-	e.ProgramID, e.BeneficiaryID = l.symbols.name(p.program), l.symbols.name(p.beneficiary)
-	e.FundID, e.RegionCode = l.symbols.name(p.fund), l.symbols.name(p.region)
+	e.ProgramID, e.BeneficiaryID = l.names.name(p.program), l.names.name(p.beneficiary)
+	e.FundID, e.RegionCode = l.names.name(p.fund), l.names.name(p.region)
 	left := p.remaining().decimal()
 	if left.IsZero() {
 		return e, fail(ErrAlreadyReversed, "payment_id", "%s", c.PaymentID)

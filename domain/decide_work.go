@@ -70,7 +70,7 @@ func (l *Ledger) decideReversePlacement(c ReversePlacement) (PlacementReversed, 
 	if err != nil {
 		return e, err
 	}
-	e.BeneficiaryID, e.RegionCode = l.symbols.name(p.beneficiary), l.symbols.name(p.region)
+	e.BeneficiaryID, e.RegionCode = l.names.name(p.beneficiary), l.names.name(p.region)
 	e.PlacementDate, e.Indicators = p.date, l.indicatorSets.list(p.indicators)
 	return e, first(date("date", c.Date), text("reason", c.Reason, maxReasonBytes),
 		notBefore("date", c.Date, p.date))

@@ -38,7 +38,7 @@ func (l *Ledger) Evolve(e Event) {
 		l.evolvePlacement(e)
 	case TrainingRecorded:
 		assert(!l.trainings.has(e.TrainingID), "training %s recorded twice", e.TrainingID)
-		l.trainings.set(e.TrainingID, training{beneficiary: l.symbols.intern(e.BeneficiaryID), date: e.Date})
+		l.trainings.set(e.TrainingID, training{beneficiary: l.names.intern(e.BeneficiaryID), date: e.Date})
 	case TargetSet:
 		l.targets.set(targetKey{e.RegionCode, e.Year, e.Indicator, e.Issuer}, e)
 	case StatisticReported:
@@ -73,7 +73,7 @@ func (l *Ledger) addToFund(id string, delta decimal.Decimal) {
 
 func (l *Ledger) evolveRegistered(e BeneficiaryRegistered) {
 	assert(!l.beneficiaries.has(e.BeneficiaryID), "beneficiary %s registered twice", e.BeneficiaryID)
-	b := beneficiary{kind: BeneficiaryKind(l.symbols.canon(string(e.Kind))), region: l.symbols.canon(e.RegionCode)}
+	b := beneficiary{kind: BeneficiaryKind(l.names.canon(string(e.Kind))), region: l.names.canon(e.RegionCode)}
 	if e.Categories != nil {
 		b.categories = make([]categoryPeriod, len(e.Categories))
 		for i, p := range e.Categories {
@@ -81,11 +81,11 @@ func (l *Ledger) evolveRegistered(e BeneficiaryRegistered) {
 		}
 	}
 	// The row's key is the interned id, shared with every payment and placement naming it.
-	l.beneficiaries.set(l.symbols.canon(e.BeneficiaryID), b)
+	l.beneficiaries.set(l.names.canon(e.BeneficiaryID), b)
 }
 
 func (l *Ledger) period(category Category, from, to Date) categoryPeriod {
-	return categoryPeriod{category: Category(l.symbols.canon(string(category))), from: from, to: to}
+	return categoryPeriod{category: Category(l.names.canon(string(category))), from: from, to: to}
 }
 
 func (l *Ledger) evolveCertified(e CategoryCertified) {
@@ -99,8 +99,8 @@ func (l *Ledger) evolveCertified(e CategoryCertified) {
 func (l *Ledger) evolvePaid(e SubsidyPaid) {
 	assert(!l.payments.has(e.PaymentID), "payment %s made twice", e.PaymentID)
 	l.addToFund(e.FundID, e.Amount.Neg())
-	p := payment{program: l.symbols.intern(e.ProgramID), beneficiary: l.symbols.intern(e.BeneficiaryID),
-		fund: l.symbols.intern(e.FundID), region: l.symbols.intern(e.RegionCode), date: e.Date, amount: toFen(e.Amount)}
+	p := payment{program: l.names.intern(e.ProgramID), beneficiary: l.names.intern(e.BeneficiaryID),
+		fund: l.names.intern(e.FundID), region: l.names.intern(e.RegionCode), date: e.Date, amount: toFen(e.Amount)}
 	l.payments.set(e.PaymentID, p)
 	key := usageKey{p.program, p.beneficiary}
 	n, _ := l.usage.get(key)
@@ -125,8 +125,8 @@ func (l *Ledger) evolveReversed(e SubsidyReversed) {
 
 func (l *Ledger) evolveIssued(e LoanIssued) {
 	assert(!l.loans.has(e.LoanID), "loan %s issued twice", e.LoanID)
-	l.loans.set(e.LoanID, loan{borrower: l.symbols.intern(e.BorrowerID), bank: l.symbols.intern(e.Bank),
-		region: l.symbols.intern(e.RegionCode), guaranteeFund: l.symbols.intern(e.GuaranteeFundID),
+	l.loans.set(e.LoanID, loan{borrower: l.names.intern(e.BorrowerID), bank: l.names.intern(e.Bank),
+		region: l.names.intern(e.RegionCode), guaranteeFund: l.names.intern(e.GuaranteeFundID),
 		issueDate: e.IssueDate, status: StatusActive, poorVillage: e.PoorVillage, principal: toFen(e.Principal)})
 }
 
@@ -186,8 +186,8 @@ func (l *Ledger) evolvePlacement(e Event) {
 	switch e := e.(type) {
 	case PlacementRecorded:
 		assert(!l.placements.has(e.PlacementID), "placement %s recorded twice", e.PlacementID)
-		l.placements.set(e.PlacementID, placement{beneficiary: l.symbols.intern(e.BeneficiaryID),
-			region: l.symbols.intern(e.RegionCode), indicators: l.indicatorSets.intern(e.Indicators), date: e.Date})
+		l.placements.set(e.PlacementID, placement{beneficiary: l.names.intern(e.BeneficiaryID),
+			region: l.names.intern(e.RegionCode), indicators: l.indicatorSets.intern(e.Indicators), date: e.Date})
 	case PlacementEnded:
 		p, ok := l.placements.get(e.PlacementID)
 		assert(ok && !p.ended, "end of unknown or ended placement %s", e.PlacementID)

@@ -12,7 +12,7 @@ import (
 // shortest form), so that tests can compare two ledgers for equality.
 func Snapshot(l *Ledger) string {
 	var b strings.Builder
-	name := l.symbols.name
+	name := l.names.name
 	dump(&b, "region", &l.regions, func(r region) string {
 		return fmt.Sprintf("%s|%s|%t|%t", r.name, r.parent, r.poorVillage, r.creditVillage)
 	})

@@ -31,7 +31,7 @@ type Ledger struct {
 	policies      table[Date, LoanPolicy]
 	checkpoint    table[struct{}, CheckpointRecorded] // the last one recorded
 	approvals     table[string, approval]             // maker-checker requests
-	symbols       symbols
+	names         names
 	indicatorSets indicatorSets
 	marked        bool
 }
@@ -147,7 +147,7 @@ func NewLedger() *Ledger {
 		policies:      newTable[Date, LoanPolicy](),
 		checkpoint:    newTable[struct{}, CheckpointRecorded](),
 		approvals:     newTable[string, approval](),
-		symbols:       newSymbols(),
+		names:         newNames(),
 		indicatorSets: newIndicatorSets(),
 	}
 	for _, p := range DefaultLoanPolicies() {
