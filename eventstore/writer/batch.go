@@ -289,8 +289,7 @@ func (w *Writer) replyTo(d decision, decisions []decision) reply {
 		out.Duplicate = true
 		return reply{outcome: out, err: first.err}
 	case d.duplicate != nil:
-		events, err := w.eventsBetween(d.duplicate.First, d.duplicate.Last)
-		return reply{outcome: Outcome{Events: events, First: d.duplicate.First, Last: d.duplicate.Last, Duplicate: true}, err: err}
+		return reply{outcome: Outcome{First: d.duplicate.First, Last: d.duplicate.Last, Duplicate: true}, readBack: true}
 	default:
 		return reply{outcome: d.outcome}
 	}

@@ -67,6 +67,9 @@ type reply struct {
 	outcome Outcome
 	err     error
 	trial   []error // DryRun's answer
+	// readBack: a duplicate whose original events the caller reads from
+	// the log itself, so that the sequencer never waits on a read.
+	readBack bool
 }
 
 // Writer owns the write-side state. Create it with Open; stop it with Close.
@@ -160,8 +163,7 @@ func (w *Writer) ExecuteAll(ctx context.Context, reqs []Request) ([]Outcome, []e
 	outcomes := make([]Outcome, len(reqs))
 	errs := make([]error, len(reqs))
 	for i, p := range waiting {
-		r := <-p.reply
-		outcomes[i], errs[i] = r.outcome, r.err
+		outcomes[i], errs[i] = w.completed(<-p.reply)
 	}
 	return outcomes, errs
 }
@@ -175,8 +177,21 @@ func (w *Writer) Execute(ctx context.Context, req Request) (Outcome, error) {
 	}
 	// Once queued the command is decided whatever the caller does: waiting
 	// for the answer keeps an acknowledged command from looking lost.
-	r := <-p.reply
-	return r.outcome, r.err
+	return w.completed(<-p.reply)
+}
+
+// completed finishes an answer in the caller's goroutine: a duplicate's
+// original events are read back from the log here.
+func (w *Writer) completed(r reply) (Outcome, error) {
+	if !r.readBack || r.err != nil {
+		return r.outcome, r.err
+	}
+	events, err := w.eventsBetween(r.outcome.First, r.outcome.Last)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r.outcome.Events = events
+	return r.outcome, nil
 }
 
 // Close finishes the commands already queued, then stops the sequencer.
