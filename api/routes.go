@@ -143,11 +143,10 @@ func (s *Server) commandRequest(r *http.Request, body []byte, cmd domain.Command
 func receiptBody(receipt Receipt) map[string]any {
 	out := map[string]any{}
 	if len(receipt.Events) > 0 {
-		if _, data, err := domain.Encode(receipt.Events[0]); err == nil {
+		if typ, data, err := domain.Encode(receipt.Events[0]); err == nil {
 			_ = json.Unmarshal(data, &out)
+			out["type"] = typ
 		}
-		typ, _, _ := domain.Encode(receipt.Events[0])
-		out["type"] = typ
 	}
 	delete(out, "personal")
 	out["position"] = receipt.Last
