@@ -2,11 +2,9 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -18,7 +16,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hrss-ledger/ledger/domain"
-	"github.com/hrss-ledger/ledger/eventstore"
 )
 
 // The web dashboard: static files embedded in the binary, served at / and
@@ -195,17 +192,10 @@ func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, whoAmI{Role: string(p.Role), Name: p.Name})
 }
 
-// regionEntry is one region of the tree, for pickers.
-type regionEntry struct {
-	Code       string `json:"code"`
-	Name       string `json:"name"`
-	ParentCode string `json:"parent_code"`
-}
-
 // regionList is the answer of GET /v1/regions.
 type regionList struct {
-	Regions []regionEntry `json:"regions"`
-	// Years are the calendar years with targets or recorded activity, oldest first.
+	Regions []domain.RegionNode `json:"regions"`
+	// Years are the calendar years with a target, a statistic or a counted figure, oldest first.
 	Years []int `json:"years"`
 }
 
@@ -214,75 +204,8 @@ type fundList struct {
 	Funds []domain.FundReport `json:"funds"`
 }
 
-// catalog is the region tree, the fund ids and the years of the log, kept up
-// to date by reading only the events appended since the last question. The
-// views do not list regions or funds, and a picker needs them.
-type catalog struct {
-	mu      sync.Mutex
-	after   eventstore.Position
-	regions []regionEntry
-	funds   []string
-	years   map[int]bool
-}
-
-// catalogs holds one catalog per server; a map rather than a Server field
-// keeps the dashboard's state in this file.
-var catalogs sync.Map // *Server -> *catalog
-
-func (s *Server) catalog(ctx context.Context) (*catalog, error) {
-	v, _ := catalogs.LoadOrStore(s, &catalog{years: map[int]bool{}})
-	c := v.(*catalog)
-	if s.log == nil {
-		return nil, fmt.Errorf("api: catalog: this server has no log")
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	err := s.log.Read(ctx, c.after, func(e eventstore.Event) error {
-		c.after = e.Position
-		c.add(e)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("api: catalog: %w", err)
-	}
-	return c, nil
-}
-
-// activityPrefixes are the event types whose business year is a year a
-// progress screen can show: registering a person or opening a fund today
-// does not make this year one with figures.
-var activityPrefixes = []string{"placement.", "training.", "loan.", "subsidy.", "target.", "statistic."}
-
-func (c *catalog) add(e eventstore.Event) {
-	if slices.ContainsFunc(activityPrefixes, func(p string) bool { return strings.HasPrefix(e.Type, p) }) {
-		if d, err := domain.ParseDate(e.Meta.BusinessDate); err == nil {
-			c.years[d.Year()] = true
-		}
-	}
-	switch e.Type {
-	case domain.TypeFundOpened:
-		c.funds = append(c.funds, strings.TrimPrefix(e.Stream, "fund-"))
-	case domain.TypeRegionDefined:
-		var r domain.RegionDefined
-		if json.Unmarshal(e.Data, &r) == nil {
-			c.regions = append(c.regions, regionEntry{Code: r.Code, Name: r.Name, ParentCode: r.ParentCode})
-		}
-	}
-}
-
-func (s *Server) regionList(r *http.Request) (any, error) {
-	c, err := s.catalog(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := regionList{Regions: slices.Clone(c.regions), Years: []int{}}
-	for y := range c.years {
-		out.Years = append(out.Years, y)
-	}
-	slices.Sort(out.Years)
-	return out, nil
+func (s *Server) regionList(*http.Request) (any, error) {
+	return regionList{Regions: s.views.RegionTree(), Years: s.views.Years()}, nil
 }
 
 func (s *Server) fundList(r *http.Request) (any, error) {
@@ -290,15 +213,8 @@ func (s *Server) fundList(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.catalog(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	ids := slices.Clone(c.funds)
-	c.mu.Unlock()
 	out := fundList{Funds: []domain.FundReport{}}
-	for _, id := range ids {
+	for _, id := range s.views.FundIDs() {
 		f, err := s.views.Fund(id, asOf)
 		if err != nil {
 			return nil, fmt.Errorf("api: fund %s: %w", id, err)

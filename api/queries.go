@@ -21,6 +21,10 @@ type Views interface {
 	Loan(id, asOf string) (domain.LoanReport, error)
 	History(account, from, to string) (domain.HistoryReport, error)
 	DrillDown(view, figure, region string, year int, asOf string) (domain.DrillDown, error)
+	// RegionTree, FundIDs and Years list what pickers offer.
+	RegionTree() []domain.RegionNode
+	FundIDs() []string
+	Years() []int
 	// Subscribe streams view changes until cancel is called.
 	Subscribe(views []string, region string) (changes <-chan ViewChange, cancel func())
 }

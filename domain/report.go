@@ -147,3 +147,11 @@ type DrillDownItem struct {
 	Type     string `json:"type"`
 	Amount   string `json:"amount"`
 }
+
+// RegionNode is one region of the tree with its parent, as pickers list it
+// (GET /v1/regions). ParentCode is "" for a root.
+type RegionNode struct {
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	ParentCode string `json:"parent_code"`
+}

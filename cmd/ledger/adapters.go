@@ -100,3 +100,9 @@ func (v viewsAdapter) Subscribe(views []string, region string) (<-chan api.ViewC
 	var once sync.Once
 	return out, func() { once.Do(func() { close(done); cancel() }) }
 }
+
+func (v viewsAdapter) RegionTree() []domain.RegionNode { return v.p.RegionTree() }
+
+func (v viewsAdapter) FundIDs() []string { return v.p.FundIDs() }
+
+func (v viewsAdapter) Years() []int { return v.p.Years() }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
@@ -64,11 +63,11 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	views, funds, err := rebuild(ctx, store, stdout)
+	views, err := rebuild(ctx, store)
 	if err != nil {
 		return err
 	}
-	out, err := printView(views, funds, *view, *region, *year, *asOf)
+	out, err := printView(views, *view, *region, *year, *asOf)
 	if err != nil {
 		return err
 	}
@@ -78,54 +77,29 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // rebuild builds the views from the log alone, with a progress bar on a
-// terminal, and lists the funds it saw.
-func rebuild(ctx context.Context, store eventstore.Store, stdout io.Writer) (*projections.Projector, []string, error) {
+// terminal.
+func rebuild(ctx context.Context, store eventstore.Store) (*projections.Projector, error) {
 	head, err := store.Head(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	bar := newProgressBar(int64(head), "replaying")
-	var funds []string
-	counted := progressReader{log: store, bar: bar, seen: func(e eventstore.Event) {
-		if e.Type == fundOpenedType {
-			funds = append(funds, fundIDOf(e))
-		}
-	}}
 	views, err := projections.New(projections.Config{})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := views.CatchUp(ctx, counted); err != nil {
-		return nil, nil, err
+	if err := views.CatchUp(ctx, progressReader{log: store, bar: bar}); err != nil {
+		return nil, err
 	}
 	bar.Finish()
-	sort.Strings(funds)
-	return views, funds, nil
-}
-
-var fundOpenedType = mustType(domain.FundOpened{})
-
-func mustType(e domain.Event) string {
-	typ, _, err := domain.Encode(e)
-	if err != nil {
-		panic(err)
-	}
-	return typ
-}
-
-func fundIDOf(e eventstore.Event) string {
-	ev, err := domain.Decode(e.Type, e.Data)
-	if err != nil {
-		return ""
-	}
-	return ev.(domain.FundOpened).FundID
+	return views, nil
 }
 
 // printView answers the view the way the HTTP API would.
-func printView(views *projections.Projector, funds []string, view, region string, year int, asOf string) (any, error) {
+func printView(views *projections.Projector, view, region string, year int, asOf string) (any, error) {
 	regions := []string{region}
 	if region == "" {
-		regions = rootRegions(views)
+		regions = views.Regions() // every root of the tree
 	}
 	var out []any
 	for _, code := range regions {
@@ -143,7 +117,7 @@ func printView(views *projections.Projector, funds []string, view, region string
 			}
 			out = append(out, r)
 		case "funds":
-			return fundReports(views, funds, asOf)
+			return fundReports(views, views.FundIDs(), asOf)
 		default:
 			return nil, fmt.Errorf("%w: --view is progress, portfolio or funds", errUsage)
 		}
@@ -164,9 +138,4 @@ func fundReports(views *projections.Projector, funds []string, asOf string) ([]d
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// rootRegions are the regions without a parent: the top of every tree.
-func rootRegions(views *projections.Projector) []string {
-	return views.Regions()
 }

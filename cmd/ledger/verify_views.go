@@ -60,7 +60,7 @@ func compareViews(ctx context.Context, log verifiable, dir string) (viewsReport,
 		r.Mismatches = append(r.Mismatches, fmt.Sprintf("the live views reflect the log up to position %d, the log read ends at %d: events are missing from its end", at, got))
 		return r, fmt.Errorf("%w: %s", errViewsDiffer, r.Mismatches[0])
 	}
-	for _, q := range seen.queries(rebuilt.Regions()) {
+	for _, q := range seen.queries(rebuilt.Regions(), rebuilt.FundIDs()) {
 		r.Queries++
 		if a, b := q(live), q(rebuilt); a != b && len(r.Mismatches) < maxReportedMismatches {
 			r.Mismatches = append(r.Mismatches, fmt.Sprintf("live %s\nrebuilt %s", a, b))
@@ -68,6 +68,9 @@ func compareViews(ctx context.Context, log verifiable, dir string) (viewsReport,
 	}
 	if a, b := fmt.Sprint(live.Regions()), fmt.Sprint(rebuilt.Regions()); a != b {
 		r.Mismatches = append(r.Mismatches, fmt.Sprintf("root regions: live %s, rebuilt %s", a, b))
+	}
+	if a, b := fmt.Sprint(live.FundIDs()), fmt.Sprint(rebuilt.FundIDs()); a != b {
+		r.Mismatches = append(r.Mismatches, fmt.Sprintf("funds: live %s, rebuilt %s", a, b))
 	}
 	if len(r.Mismatches) > 0 {
 		return r, errViewsDiffer
@@ -98,10 +101,9 @@ func (u upTo) Read(ctx context.Context, after eventstore.Position, fn func(event
 	return err
 }
 
-// logFacts are the keys the views are queried by: the years and funds the log names.
+// logFacts are the years the log names, which the views are queried by.
 type logFacts struct {
 	years map[int]bool
-	funds []string
 }
 
 func newLogFacts() *logFacts { return &logFacts{years: map[int]bool{}} }
@@ -113,15 +115,12 @@ func (f *logFacts) add(e eventstore.Event) {
 	if d, err := domain.ParseDate(e.Meta.BusinessDate); err == nil {
 		f.years[d.Year()] = true
 	}
-	if e.Type == fundOpenedType {
-		f.funds = append(f.funds, fundIDOf(e))
-	}
 }
 
 // query asks one view one question and answers its JSON (or its error).
 type query func(*projections.Projector) string
 
-func (f *logFacts) queries(roots []string) []query {
+func (f *logFacts) queries(roots, funds []string) []query {
 	years := []int{0}
 	for y := range f.years {
 		years = append(years, y)
@@ -142,7 +141,7 @@ func (f *logFacts) queries(roots []string) []query {
 			})
 		}
 	}
-	for _, id := range f.funds {
+	for _, id := range funds {
 		qs = append(qs, func(p *projections.Projector) string {
 			r, err := p.Fund(id, "")
 			return viewAnswer("fund "+id, r, err)
