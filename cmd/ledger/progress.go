@@ -53,21 +53,16 @@ func isTerminal(f *os.File) bool {
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
-// progressReader reads the log, moving a progress bar and showing each
-// event to an observer on the way.
+// progressReader reads the log, moving a progress bar on the way.
 type progressReader struct {
 	log interface {
 		Read(context.Context, eventstore.Position, func(eventstore.Event) error) error
 	}
-	bar  progressBar
-	seen func(eventstore.Event)
+	bar progressBar
 }
 
 func (r progressReader) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
 	return r.log.Read(ctx, after, func(e eventstore.Event) error {
-		if r.seen != nil {
-			r.seen(e)
-		}
 		if e.Position%4096 == 0 {
 			r.bar.Set(int64(e.Position))
 		}
