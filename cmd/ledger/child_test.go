@@ -70,13 +70,19 @@ func writeTokens(t testing.TB) string {
 // until it answers /healthz.
 func startChild(t testing.TB, addr string, args ...string) *child {
 	t.Helper()
+	return startChildEnv(t, nil, addr, args...)
+}
+
+// startChildEnv is startChild with env added to the child's environment.
+func startChildEnv(t testing.TB, env []string, addr string, args ...string) *child {
+	t.Helper()
 	logs, err := os.CreateTemp(t.TempDir(), "serve-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLedgerChild$")
 	all := append([]string{"serve", "--listen", addr}, args...)
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+strings.Join(all, childArgsSep))
+	cmd.Env = append(append(os.Environ(), env...), childArgsEnv+"="+strings.Join(all, childArgsSep))
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -98,6 +104,22 @@ func startChild(t testing.TB, addr string, args ...string) *child {
 			t.Fatalf("ledger serve not ready after %v: %s", childReadyTimeout, c.output())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop ends the child as an operator would (SIGTERM: drain, snapshot,
+// close) and waits at most timeout for it to exit.
+func (c *child) stop(timeout time.Duration) {
+	c.t.Helper()
+	if c.done() {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(timeout):
+		c.kill()
+		c.t.Fatalf("ledger serve still running %v after SIGTERM: %s", timeout, c.output())
 	}
 }
 

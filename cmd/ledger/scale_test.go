@@ -31,14 +31,20 @@ const (
 	scaleLoans         = 20_000
 	scaleChunk         = 8192 // commands handed to the writer at once
 	scaleRebuildBound  = 10 * time.Minute
+	scaleStopBound     = 5 * time.Minute // a graceful stop writes the snapshots
 )
 
 // BenchmarkScale10M builds a log of 10,000,000 realistic events (placements,
 // subsidy payments, loans and repayments over 100,000 people in ten
 // counties) through the real writer on the embedded store, then starts
-// `ledger serve` on it as a child process and reports the store's size on
-// disk, the server's peak RSS and the time of a full rebuild (until the
-// server answers a query at the log head). It runs only when asked:
+// `ledger serve` on it three times as a child process and reports the
+// store's size on disk and, for each start, the time until the server
+// answers a query at the log head and its peak RSS: rebuild-s and rss-MiB
+// with nothing but the log (the store's indexes, the write side, the audit
+// tree and the views all rebuilt from it), views-rebuild-* with the views
+// thrown away (the write side from the snapshot the previous graceful stop
+// wrote), restart-* with every snapshot. LEDGER_SCALE_GOMEMLIMIT is passed
+// to the server as GOMEMLIMIT. It runs only when asked:
 // `go test -run '^$' -bench Scale10M -benchtime 1x ./cmd/ledger -scale`;
 // LEDGER_SCALE_EVENTS sets another size. LEDGER_SCALE_DIR keeps the data.
 func BenchmarkScale10M(b *testing.B) {
@@ -53,16 +59,40 @@ func BenchmarkScale10M(b *testing.B) {
 	if data == "" {
 		data = b.TempDir()
 	}
+	var env []string
+	if limit := os.Getenv("LEDGER_SCALE_GOMEMLIMIT"); limit != "" {
+		env = append(env, "GOMEMLIMIT="+limit)
+	}
 	for b.Loop() {
 		built := time.Now()
 		head := buildScaleLog(b, data, events)
 		b.Logf("built %d events in %v", head, time.Since(built).Round(time.Second))
 		size := dirBytes(b, filepath.Join(data, "nats"))
-		rss, rebuild := measureRebuild(b, data, head)
+		// Cold: nothing but the log. Each start but the last ends with a
+		// graceful stop, which writes the snapshots the next one may use.
+		removeSnapshots(b, data, "views", "writer")
+		cold := measureStart(b, data, head, env)
+		removeSnapshots(b, data, "views")
+		views := measureStart(b, data, head, env)
+		restart := measureStart(b, data, head, env)
 		b.ReportMetric(float64(head), "events")
 		b.ReportMetric(float64(size)/(1<<20), "store-MiB")
-		b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
-		b.ReportMetric(rebuild.Seconds(), "rebuild-s")
+		b.ReportMetric(cold.ready.Seconds(), "rebuild-s")
+		b.ReportMetric(float64(cold.rss)/(1<<20), "rss-MiB")
+		b.ReportMetric(views.ready.Seconds(), "views-rebuild-s")
+		b.ReportMetric(float64(views.rss)/(1<<20), "views-rebuild-rss-MiB")
+		b.ReportMetric(restart.ready.Seconds(), "restart-s")
+		b.ReportMetric(float64(restart.rss)/(1<<20), "restart-rss-MiB")
+	}
+}
+
+// removeSnapshots deletes the named snapshot directories under data, so
+// that the next start rebuilds what they held from the log.
+func removeSnapshots(b *testing.B, data string, dirs ...string) {
+	for _, d := range dirs {
+		if err := os.RemoveAll(filepath.Join(data, d)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -168,12 +198,18 @@ func (g *scaleGen) chunk(n int) []domain.Command {
 	return cmds
 }
 
-// measureRebuild starts `ledger serve` on the log and returns its peak RSS
-// and the time until it answers a query that reflects the head.
-func measureRebuild(b *testing.B, data string, head uint64) (int64, time.Duration) {
-	started := time.Now()
-	c := startChild(b, freeAddr(b), "--data", data, "--tokens", writeTokens(b))
-	defer c.kill()
+// started is what one start of the server measured.
+type started struct {
+	ready time.Duration // until it answered a query reflecting the head
+	rss   int64         // peak resident set size up to then
+}
+
+// measureStart starts `ledger serve` on the log, waits until it answers a
+// query that reflects the head, records its peak RSS and stops it
+// gracefully (SIGTERM), as an operator's restart would.
+func measureStart(b *testing.B, data string, head uint64, env []string) started {
+	begin := time.Now()
+	c := startChildEnv(b, env, freeAddr(b), "--data", data, "--tokens", writeTokens(b))
 	client := &http.Client{Timeout: scaleRebuildBound}
 	req, _ := http.NewRequest(http.MethodGet, c.url+"/v1/funds/EMP", nil)
 	req.Header.Set("Authorization", "Bearer "+viewer)
@@ -186,13 +222,15 @@ func measureRebuild(b *testing.B, data string, head uint64) (int64, time.Duratio
 				break
 			}
 		}
-		if time.Since(started) > scaleRebuildBound {
+		if time.Since(begin) > scaleRebuildBound {
+			c.kill()
 			b.Fatalf("views not at %d after %v: %v", head, scaleRebuildBound, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	rebuild := time.Since(started)
-	return peakRSS(b, c.cmd.Process.Pid), rebuild
+	out := started{ready: time.Since(begin), rss: peakRSS(b, c.cmd.Process.Pid)}
+	c.stop(scaleStopBound)
+	return out
 }
 
 // peakRSS reads a process's high-water resident set size from /proc.
