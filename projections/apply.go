@@ -30,7 +30,7 @@ func (s *state) apply(env envelope, ev domain.Event) {
 	if d > s.LastDay && env.Business {
 		s.LastDay = d
 	}
-	s.Events.add(eventInfo{Pos: env.Pos, ID: env.ID, Day: d, Type: s.typeOf(env)})
+	s.Events.add(eventInfo{ID: env.ID, Day: d, Type: s.typeOf(env)})
 	if ev == nil {
 		return // a kind of event no view reads
 	}
@@ -169,7 +169,7 @@ func (s *state) fundFlow(id string, d day, col int, amount int64) {
 func (s *state) entry(a, counter int32, pos uint64, amount int64, doc int32) {
 	acc := &s.Accounts[a]
 	acc.Balance += amount
-	acc.Entries.add(entry{Pos: pos, Amount: amount, Balance: acc.Balance, Counter: counter, Doc: doc})
+	acc.Entries.add(entry{Pos: pos, Amount: amount, Counter: counter, Doc: doc})
 }
 
 // internDoc returns the index of a document; consecutive events often name the same one.
@@ -276,7 +276,7 @@ func (s *state) addActual(n int32, year int, ind domain.Indicator, d day, delta 
 func (s *state) subsidy(pos uint64, d day, regionCode string, amount int64) {
 	n := s.node(regionCode)
 	s.addActual(n, d.year(), domain.SubsidiesPaidAmount, d, amount)
-	s.Subsidies = append(s.Subsidies, contribution{Pos: pos, Node: n, Day: d, Amount: amount})
+	s.Subsidies.add(contribution{Pos: pos, Node: n, Day: d, Amount: amount})
 }
 
 func (s *state) issueLoan(pos uint64, d day, e domain.LoanIssued) {

@@ -30,11 +30,13 @@ func (s *state) person(id string) int32 {
 func (p *personCovers) keyRange(year int32, ind uint8) (lo, hi int) {
 	cs := p.Covers
 	lo = sort.Search(len(cs), func(i int) bool {
-		return cs[i].Year > year || (cs[i].Year == year && cs[i].Ind >= ind)
+		y := int32(cs[i].Year)
+		return y > year || (y == year && cs[i].Ind >= ind)
 	})
 	hi = lo + sort.Search(len(cs)-lo, func(i int) bool {
 		c := &cs[lo+i]
-		return c.Year > year || (c.Year == year && c.Ind > ind)
+		y := int32(c.Year)
+		return y > year || (y == year && c.Ind > ind)
 	})
 	return lo, hi
 }
@@ -51,16 +53,17 @@ func (s *state) recordPlacement(pos uint64, d day, personID, regionCode, id stri
 	n := s.node(regionCode)
 	p := s.person(personID)
 	year := int32(d.year())
+	assert(year >= 0 && year <= maxYear, "a placement's year has four digits")
 	hash := idHash(id)
 	for _, ind := range inds {
-		s.addCover(p, cover{Year: year, Ind: indicatorIdx[ind], Node: n, From: d, To: maxDay, Pos: pos, Placement: hash})
+		s.addCover(p, cover{Year: int16(year), Ind: indicatorIdx[ind], Node: n, From: d, To: maxDay, Pos: pos, Placement: hash})
 	}
 }
 
 // addCover counts one more placement (or training) of a person.
 func (s *state) addCover(p int32, c cover) {
 	ps := &s.Persons[p]
-	lo, hi := ps.keyRange(c.Year, c.Ind)
+	lo, hi := ps.keyRange(int32(c.Year), c.Ind)
 	// After the covers that start on or before it; the order among equal
 	// starts does not matter to the union.
 	at := lo + sort.Search(hi-lo, func(i int) bool { return ps.Covers[lo+i].From > c.From })
@@ -82,7 +85,7 @@ func (s *state) addCover(p int32, c cover) {
 		spans = append(spans, sp)
 	}
 	s.spans = spans
-	s.moveCounts(c.Node, c.Year, c.Ind, spans)
+	s.moveCounts(c.Node, int32(c.Year), c.Ind, spans)
 }
 
 // openBefore reports whether a standing cover in the same region starts on
@@ -237,6 +240,9 @@ func (s *state) addDiff(a int32, year int, ind uint8, before, after []step) {
 		}
 	}
 }
+
+// maxYear is the latest year a domain.Date can hold (YYYY-MM-DD).
+const maxYear = 9999
 
 // idHash is FNV-1a of an id: covers keep it instead of the id so that they
 // hold no pointers (cheap for the garbage collector); ids are compared only

@@ -102,7 +102,7 @@ func (s *state) drillProgress(n int32, figure string, year int, d day) ([]drillI
 		return s.drillLoansIssued(n, domain.Indicator(figure), year, d), nil
 	case domain.SubsidiesPaidAmount:
 		var out []drillItem
-		for _, c := range s.Subsidies {
+		for c := range s.Subsidies.all {
 			if c.Day <= d && c.Day.year() == year && s.under(c.Node, n) {
 				out = append(out, drillItem{c.Pos, formatFen(c.Amount)})
 			}

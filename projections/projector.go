@@ -43,6 +43,10 @@ const (
 // API answers 503 rather than a stale figure).
 var ErrWaitTimeout = errors.New("projections: views behind the log")
 
+// ErrPositionGap: the log delivered an event whose position does not follow
+// the last applied one (the store's contract is positions 1, 2, 3, ...).
+var ErrPositionGap = errors.New("projections: gap in the log's positions")
+
 // Config configures a Projector. Every field is optional.
 type Config struct {
 	// Dir holds the snapshot (views.snap). Empty: no snapshots, every start rebuilds.
@@ -202,6 +206,11 @@ func (p *Projector) applyBatch(batch []decoded) error {
 		}
 		if b.err != nil {
 			return fmt.Errorf("projections: event at %d: %w", b.env.Pos, b.err)
+		}
+		if b.env.Pos != p.s.Pos+1 {
+			// The views number events by position (eventInfo): a gap would
+			// shift every later event.
+			return fmt.Errorf("projections: event at %d after %d: %w", b.env.Pos, p.s.Pos, ErrPositionGap)
 		}
 		p.s.apply(b.env, b.ev)
 		moved = true

@@ -3,8 +3,10 @@ package projections
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,6 +174,44 @@ func TestCorruptSnapshotRebuilds(t *testing.T) {
 	}
 }
 
+func TestSnapshotOfAnEarlierFormatRebuilds(t *testing.T) {
+	for _, magic := range []string{"ledger-views-v1\n", "ledger-views-v2\n", "ledger-views-v3\n"} {
+		t.Run("a snapshot opening with "+strings.TrimSpace(magic)+" is discarded", func(t *testing.T) {
+			dir := t.TempDir()
+			log := memory.New()
+			appendHistory(t, log, randomHistory(23, 50), 0, 50)
+			p, err := New(Config{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.CatchUp(context.Background(), log); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Snapshot(); err != nil {
+				t.Fatal(err)
+			}
+			// The same body under an earlier version's heading: its layout
+			// differs, so it must not be read at all.
+			path := filepath.Join(dir, snapshotFile)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = append([]byte(magic), data[len(snapshotMagic):]...)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			reopened, err := New(Config{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := reopened.Position(); got != 0 {
+				t.Errorf("got position %d from a snapshot of an earlier format, want 0", got)
+			}
+		})
+	}
+}
+
 func TestWaitForTimesOut(t *testing.T) {
 	p, err := New(Config{})
 	if err != nil {
@@ -207,5 +247,25 @@ func TestSubscribeDeliversChanges(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no change delivered within 5s")
+	}
+}
+
+func TestGapInPositionsIsRefused(t *testing.T) {
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(pos uint64) decoded {
+		return decoded{env: envelope{Pos: pos, Type: domain.TypeCheckpointRecorded, Day: minDay}}
+	}
+	if err := p.applyBatch([]decoded{at(1), at(2)}); err != nil {
+		t.Fatalf("positions 1, 2: %v", err)
+	}
+	err = p.applyBatch([]decoded{at(4)})
+	if !errors.Is(err, ErrPositionGap) {
+		t.Errorf("got %v after a gap, want ErrPositionGap", err)
+	}
+	if got := p.Position(); got != 2 {
+		t.Errorf("got position %d after a refused gap, want 2", got)
 	}
 }

@@ -37,7 +37,7 @@ type state struct {
 
 	PersonIdx map[string]int32 // beneficiary id -> index into Persons
 	Persons   []personCovers
-	Subsidies []contribution
+	Subsidies chunked[contribution]
 
 	dirty *dirty // changes since the last publication; nil when nobody listens
 
@@ -47,9 +47,10 @@ type state struct {
 	stepsBefore, stepsAfter []step
 }
 
-// eventInfo is what the views keep of every event's envelope.
+// eventInfo is what the views keep of every event's envelope. Its position
+// is implied: positions are dense from 1 (the store's contract, checked by
+// applyBatch), so the event at position p is Events.at(p-1).
 type eventInfo struct {
-	Pos  uint64
 	ID   uuid.UUID
 	Day  day
 	Type uint8
@@ -113,11 +114,12 @@ type account struct {
 	Entries chunked[entry]
 }
 
-// entry is one posting seen from one account.
+// entry is one posting seen from one account. The running balance after
+// it is not kept: a history is read from the account's first entry, so it
+// sums the amounts as it goes.
 type entry struct {
 	Pos     uint64
 	Amount  int64 // signed: positive in, negative out
-	Balance int64 // running balance after this entry
 	Counter int32 // number of the counterparty account
 	Doc     int32 // index into Docs
 }
@@ -200,12 +202,13 @@ type personCovers struct {
 // indicator in a year from its date until it is reversed (To = maxDay while
 // it stands).
 type cover struct {
-	Year      int32
-	Ind       uint8
-	Node      int32
-	From, To  day
 	Pos       uint64
 	Placement uint64 // hash of the placement (or training) id, to find it at reversal
+	Node      int32
+	From, To  day
+	// Year is From's year: a domain.Date's year has four digits.
+	Year int16
+	Ind  uint8
 }
 
 // contribution is one subsidy movement behind subsidies_paid_amount.
