@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"sync"
 )
 
 // Compact indexes of a log's command ids and streams.
@@ -36,35 +37,28 @@ func fingerprintOf(s string) uint64 {
 	return binary.LittleEndian.Uint64(sum[:8])
 }
 
-// CommandIndex remembers every command id of a log with its fingerprint and
-// the positions of its events, forever. It is not safe for concurrent use.
+// keyIndex maps digests to pointer-free values of type V. It is not safe
+// for concurrent use.
 //
-// Most entries live in one array sorted by key, 40 bytes each, found through
-// a table of where each key prefix starts (the keys are uniform, so a
-// lookup probes a handful of neighbouring entries); new entries go to a
-// small map, merged into the array once the map holds an eighth of it. A
-// map alone costs some 100 bytes an entry, as its tables run between half
-// and seven eighths full.
-type CommandIndex struct {
-	sorted []commandSlot
+// Most entries live in one array sorted by key, found through a table of
+// where each key prefix starts (the keys are uniform, so a lookup probes a
+// handful of neighbouring entries); new entries go to a small map, merged
+// into the array once the map holds an eighth of it. A map alone costs
+// some 60 bytes of table for a 32-byte entry, as its tables run between
+// half and seven eighths full; the array costs the entry.
+type keyIndex[V any] struct {
+	sorted []keySlot[V]
 	starts []uint32 // starts[p]: first index in sorted of a key with prefix p (len 2^prefixBits + 1)
 	shift  uint     // 64 - prefixBits
-	recent map[Key]CommandEntry
+	recent map[Key]V
 }
 
-type commandSlot struct {
+type keySlot[V any] struct {
 	key   Key
-	entry CommandEntry
+	value V
 }
 
-// CommandEntry is what the index remembers of one command.
-type CommandEntry struct {
-	fingerprint uint64
-	first       Position
-	span        uint32 // Last - First; a commit fits one append, far below 2^32 events
-}
-
-// Tuning of CommandIndex.
+// Tuning of keyIndex.
 const (
 	minMergeEntries   = 4096 // the map is merged once it holds this many, or an eighth of the array
 	mergeFraction     = 8
@@ -73,47 +67,104 @@ const (
 	sortedGrowPercent = 125 // capacity the array keeps for the merges to come, in percent of its length
 )
 
-// Result returns the positions of the command's events.
-func (c CommandEntry) Result() Result {
-	return Result{First: c.first, Last: c.first + Position(c.span)}
+func newKeyIndex[V any]() keyIndex[V] {
+	return keyIndex[V]{recent: make(map[Key]V), shift: 64, starts: []uint32{0, 0}}
 }
 
-// Matches reports whether fingerprint is the one the command was recorded with.
-func (c CommandEntry) Matches(fingerprint string) bool {
-	return c.fingerprint == fingerprintOf(fingerprint)
-}
+func (x *keyIndex[V]) len() int { return len(x.sorted) + len(x.recent) }
 
-// NewCommandIndex returns an empty index.
-func NewCommandIndex() *CommandIndex {
-	return &CommandIndex{recent: make(map[Key]CommandEntry), shift: 64, starts: []uint32{0, 0}}
-}
-
-// Len returns the number of commands.
-func (x *CommandIndex) Len() int { return len(x.sorted) + len(x.recent) }
-
-// Get returns the entry of a command id.
-func (x *CommandIndex) Get(id string) (CommandEntry, bool) {
-	return x.GetKey(KeyOf(id))
-}
-
-// GetKey is Get for an id's digest.
-func (x *CommandIndex) GetKey(k Key) (CommandEntry, bool) {
-	if c, ok := x.recent[k]; ok {
-		return c, true
+func (x *keyIndex[V]) get(k Key) (V, bool) {
+	if v, ok := x.recent[k]; ok {
+		return v, true
 	}
 	if i, ok := x.find(k); ok {
-		return x.sorted[i].entry, true
+		return x.sorted[i].value, true
 	}
-	return CommandEntry{}, false
+	var zero V
+	return zero, false
 }
 
 // find returns the index of k in sorted.
-func (x *CommandIndex) find(k Key) (int, bool) {
+func (x *keyIndex[V]) find(k Key) (int, bool) {
 	p := prefix(k, x.shift)
 	lo, hi := int(x.starts[p]), int(x.starts[p+1])
 	bucket := x.sorted[lo:hi]
-	i, ok := slices.BinarySearchFunc(bucket, k, func(s commandSlot, k Key) int { return compareKeys(s.key, k) })
+	i, ok := slices.BinarySearchFunc(bucket, k, func(s keySlot[V], k Key) int { return compareKeys(s.key, k) })
 	return lo + i, ok
+}
+
+func (x *keyIndex[V]) set(k Key, v V) {
+	if i, ok := x.find(k); ok {
+		x.sorted[i].value = v
+		return
+	}
+	x.recent[k] = v
+	if len(x.recent) >= max(minMergeEntries, len(x.sorted)/mergeFraction) {
+		x.merge()
+	}
+}
+
+// merge moves the map's entries into the sorted array, merging from the
+// back so that the array grows in place while its capacity lasts.
+func (x *keyIndex[V]) merge() {
+	add := make([]keySlot[V], 0, len(x.recent))
+	for k, v := range x.recent {
+		add = append(add, keySlot[V]{k, v})
+	}
+	slices.SortFunc(add, func(a, b keySlot[V]) int { return compareKeys(a.key, b.key) })
+	n, m := len(x.sorted), len(add)
+	if cap(x.sorted) < n+m {
+		grown := make([]keySlot[V], n, (n+m)*sortedGrowPercent/100)
+		copy(grown, x.sorted)
+		x.sorted = grown
+	}
+	x.sorted = x.sorted[:n+m]
+	i, j := n-1, m-1
+	for w := n + m - 1; j >= 0; w-- {
+		if i >= 0 && compareKeys(x.sorted[i].key, add[j].key) > 0 {
+			x.sorted[w] = x.sorted[i]
+			i--
+		} else {
+			x.sorted[w] = add[j]
+			j--
+		}
+	}
+	clear(x.recent)
+	x.index()
+}
+
+// adopt makes sorted (ordered by key, no key twice) the whole index.
+func (x *keyIndex[V]) adopt(sorted []keySlot[V]) {
+	x.sorted = sorted
+	clear(x.recent)
+	x.index()
+}
+
+// index rebuilds the prefix table for the array's length.
+func (x *keyIndex[V]) index() {
+	x.shift = 64 - prefixBitsFor(len(x.sorted))
+	x.starts = countPrefixes(x.starts, x.sorted, x.shift)
+}
+
+func prefixBitsFor(entries int) uint {
+	return uint(min(max(bits.Len(uint(entries/entriesPerPrefix)), 1), maxPrefixBits))
+}
+
+// countPrefixes returns, in dst's array, the table of where each prefix
+// starts in slots, which are sorted by prefix.
+func countPrefixes[V any](dst []uint32, slots []keySlot[V], shift uint) []uint32 {
+	n := 1<<(64-shift) + 1
+	dst = slices.Grow(dst[:0], n)[:n]
+	p := uint64(0)
+	for i, s := range slots {
+		for q := prefix(s.key, shift); p <= q; p++ {
+			dst[p] = uint32(i)
+		}
+	}
+	for ; p < uint64(len(dst)); p++ {
+		dst[p] = uint32(len(slots))
+	}
+	return dst
 }
 
 func prefix(k Key, shift uint) uint64 {
@@ -140,6 +191,128 @@ func cmpUint(a, b uint64) int {
 	return 0
 }
 
+// sortSlots sorts slots by key, then by cmp for equal keys, in place and
+// in about linear time: the keys are uniform digests, so a radix pass on
+// their leading bits leaves buckets of a few slots each, which the two
+// halves of the table then sort on two goroutines. A log's indexes are
+// built at open by one such sort instead of growing merge by merge.
+func sortSlots[V any](slots []keySlot[V], cmp func(a, b *keySlot[V]) int) {
+	shift := 64 - prefixBitsFor(len(slots))
+	starts := make([]uint32, 1<<(64-shift)+1)
+	for i := range slots {
+		starts[prefix(slots[i].key, shift)+1]++
+	}
+	for p := 1; p < len(starts); p++ {
+		starts[p] += starts[p-1]
+	}
+	permute(slots, starts, shift)
+	buckets := len(starts) - 1
+	var wg sync.WaitGroup
+	wg.Go(func() { sortBuckets(slots, starts[:buckets/2+1], cmp) })
+	sortBuckets(slots, starts[buckets/2:], cmp)
+	wg.Wait()
+}
+
+// permute moves every slot into its prefix's bucket (American flag sort):
+// starts[p] is where bucket p begins.
+func permute[V any](slots []keySlot[V], starts []uint32, shift uint) {
+	next := slices.Clone(starts)
+	for b := range len(starts) - 1 {
+		end := starts[b+1]
+		for next[b] < end {
+			v := slots[next[b]]
+			for {
+				d := prefix(v.key, shift)
+				if d == uint64(b) {
+					break
+				}
+				v, slots[next[d]] = slots[next[d]], v
+				next[d]++
+			}
+			slots[next[b]] = v
+			next[b]++
+		}
+	}
+}
+
+// sortBuckets sorts each bucket between consecutive starts by insertion.
+func sortBuckets[V any](slots []keySlot[V], starts []uint32, cmp func(a, b *keySlot[V]) int) {
+	full := func(a, b *keySlot[V]) int {
+		if c := compareKeys(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp(a, b)
+	}
+	for p := range len(starts) - 1 {
+		bucket := slots[starts[p]:starts[p+1]]
+		for i := 1; i < len(bucket); i++ {
+			for j := i; j > 0 && full(&bucket[j-1], &bucket[j]) > 0; j-- {
+				bucket[j-1], bucket[j] = bucket[j], bucket[j-1]
+			}
+		}
+	}
+}
+
+// CommandIndex remembers every command id of a log with its fingerprint and
+// the positions of its events, forever, in 32 bytes a command. It is not
+// safe for concurrent use.
+type CommandIndex struct {
+	index keyIndex[CommandEntry]
+}
+
+// CommandEntry is what the index remembers of one command.
+type CommandEntry struct {
+	fingerprint uint64
+	// positions is First << spanBits | (Last - First): a commit fits one
+	// append, so its span fits spanBits, and First fits the rest.
+	positions uint64
+}
+
+const spanBits = 12
+
+// A command's span (Last - First) is below MaxBatchEvents.
+const _ = uint(1<<spanBits - MaxBatchEvents)
+
+// maxFirstPosition bounds a command's first position: 2^52, some ten
+// thousand years of a province's events.
+const maxFirstPosition = 1<<(64-spanBits) - 1
+
+func newCommandEntry(fingerprint uint64, r Result) CommandEntry {
+	if r.First > maxFirstPosition {
+		panic(fmt.Sprintf("eventstore: command at position %d, beyond the index's %d", r.First, Position(maxFirstPosition)))
+	}
+	return CommandEntry{fingerprint: fingerprint, positions: r.First<<spanBits | uint64(span(r))}
+}
+
+func (c CommandEntry) first() Position { return c.positions >> spanBits }
+
+// Result returns the positions of the command's events.
+func (c CommandEntry) Result() Result {
+	first := c.first()
+	return Result{First: first, Last: first + c.positions&(1<<spanBits-1)}
+}
+
+// Matches reports whether fingerprint is the one the command was recorded with.
+func (c CommandEntry) Matches(fingerprint string) bool {
+	return c.fingerprint == fingerprintOf(fingerprint)
+}
+
+// NewCommandIndex returns an empty index.
+func NewCommandIndex() *CommandIndex {
+	return &CommandIndex{index: newKeyIndex[CommandEntry]()}
+}
+
+// Len returns the number of commands.
+func (x *CommandIndex) Len() int { return x.index.len() }
+
+// Get returns the entry of a command id.
+func (x *CommandIndex) Get(id string) (CommandEntry, bool) {
+	return x.GetKey(KeyOf(id))
+}
+
+// GetKey is Get for an id's digest.
+func (x *CommandIndex) GetKey(k Key) (CommandEntry, bool) { return x.index.get(k) }
+
 // Put records a command with the positions of its events.
 func (x *CommandIndex) Put(id, fingerprint string, r Result) {
 	x.PutKey(KeyOf(id), fingerprint, r)
@@ -147,18 +320,7 @@ func (x *CommandIndex) Put(id, fingerprint string, r Result) {
 
 // PutKey is Put for an id's digest.
 func (x *CommandIndex) PutKey(k Key, fingerprint string, r Result) {
-	x.set(k, CommandEntry{fingerprint: fingerprintOf(fingerprint), first: r.First, span: span(r)})
-}
-
-func (x *CommandIndex) set(k Key, c CommandEntry) {
-	if i, ok := x.find(k); ok {
-		x.sorted[i].entry = c
-		return
-	}
-	x.recent[k] = c
-	if len(x.recent) >= max(minMergeEntries, len(x.sorted)/mergeFraction) {
-		x.merge()
-	}
+	x.index.set(k, newCommandEntry(fingerprintOf(fingerprint), r))
 }
 
 // Extend moves the last position of a recorded command to last, as a
@@ -166,57 +328,13 @@ func (x *CommandIndex) set(k Key, c CommandEntry) {
 // than one append holds: a log where one seems to is corrupt.
 func (x *CommandIndex) Extend(k Key, last Position) error {
 	c, _ := x.GetKey(k)
-	if last < c.first || last-c.first >= MaxBatchEvents {
-		return fmt.Errorf("%w: a command at position %d continues at %d", ErrCorrupt, c.first, last)
+	first := c.first()
+	if last < first || last-first >= MaxBatchEvents {
+		return fmt.Errorf("%w: a command at position %d continues at %d", ErrCorrupt, first, last)
 	}
-	c.span = uint32(last - c.first)
-	x.set(k, c)
+	c.positions = first<<spanBits | (last - first)
+	x.index.set(k, c)
 	return nil
-}
-
-// merge moves the map's entries into the sorted array, merging from the
-// back so that the array grows in place while its capacity lasts.
-func (x *CommandIndex) merge() {
-	add := make([]commandSlot, 0, len(x.recent))
-	for k, c := range x.recent {
-		add = append(add, commandSlot{k, c})
-	}
-	slices.SortFunc(add, func(a, b commandSlot) int { return compareKeys(a.key, b.key) })
-	n, m := len(x.sorted), len(add)
-	if cap(x.sorted) < n+m {
-		grown := make([]commandSlot, n, (n+m)*sortedGrowPercent/100)
-		copy(grown, x.sorted)
-		x.sorted = grown
-	}
-	x.sorted = x.sorted[:n+m]
-	i, j := n-1, m-1
-	for w := n + m - 1; j >= 0; w-- {
-		if i >= 0 && compareKeys(x.sorted[i].key, add[j].key) > 0 {
-			x.sorted[w] = x.sorted[i]
-			i--
-		} else {
-			x.sorted[w] = add[j]
-			j--
-		}
-	}
-	clear(x.recent)
-	x.index()
-}
-
-// index rebuilds the prefix table for the array's length.
-func (x *CommandIndex) index() {
-	prefixBits := uint(min(max(bits.Len(uint(len(x.sorted)/entriesPerPrefix)), 1), maxPrefixBits))
-	x.shift = 64 - prefixBits
-	x.starts = slices.Grow(x.starts[:0], 1<<prefixBits+1)[:1<<prefixBits+1]
-	p := uint64(0)
-	for i, s := range x.sorted {
-		for q := prefix(s.key, x.shift); p <= q; p++ {
-			x.starts[p] = uint32(i)
-		}
-	}
-	for ; p < uint64(len(x.starts)); p++ {
-		x.starts[p] = uint32(len(x.sorted))
-	}
 }
 
 func span(r Result) uint32 {

@@ -88,3 +88,77 @@ func TestCommandIndexKeepsEveryEntryAcrossMerges(t *testing.T) {
 		t.Errorf("an id never put is found")
 	}
 }
+
+func TestSortSlotsOrdersByKeyThenValue(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 1000, 100_003} {
+		t.Run(fmt.Sprintf("%d slots come out sorted and whole", n), func(t *testing.T) {
+			slots := make([]keySlot[streamEntry], n)
+			sum := uint64(0)
+			for i := range slots {
+				// Three events per key, in reverse order of position.
+				slots[i] = keySlot[streamEntry]{KeyOf(fmt.Sprint(i / 3)), streamEntry{last: Position(n - i)}}
+				sum += uint64(n - i)
+			}
+			sortSlots(slots, func(a, b *keySlot[streamEntry]) int { return cmpUint(a.value.last, b.value.last) })
+			got := uint64(0)
+			for i, s := range slots {
+				got += s.value.last
+				if i == 0 {
+					continue
+				}
+				c := compareKeys(slots[i-1].key, s.key)
+				if c > 0 || c == 0 && slots[i-1].value.last >= s.value.last {
+					t.Fatalf("slot %d is out of order", i)
+				}
+			}
+			if got != sum {
+				t.Errorf("sum of positions: got %d, want %d", got, sum)
+			}
+		})
+	}
+}
+
+func TestCommandIndexGrowsAfterAdoptingASortedArray(t *testing.T) {
+	const adopted, added = 10_000, 3*minMergeEntries + 5
+	slots := make([]keySlot[CommandEntry], adopted)
+	for i := range slots {
+		slots[i] = keySlot[CommandEntry]{KeyOf(fmt.Sprint("c", i)), newCommandEntry(fingerprintOf("fp"), Result{First: Position(i + 1), Last: Position(i + 1)})}
+	}
+	sortSlots(slots, func(a, b *keySlot[CommandEntry]) int { return 0 })
+	x := NewCommandIndex()
+	x.index.adopt(slots)
+	for i := adopted; i < adopted+added; i++ {
+		x.Put(fmt.Sprint("c", i), "fp", Result{First: Position(i + 1), Last: Position(i + 1)})
+	}
+	for i := range adopted + added {
+		if got, ok := x.Get(fmt.Sprint("c", i)); !ok || got.Result().First != Position(i+1) || !got.Matches("fp") {
+			t.Fatalf("command %d: got %+v found %v", i, got.Result(), ok)
+		}
+	}
+}
+
+func TestBackLinksReachFarBack(t *testing.T) {
+	defer func(was Position) { maxNearDistance = was }(maxNearDistance)
+	maxNearDistance = 100
+	var l backLinks
+	l.add(1, 0)
+	l.add(2, 1)
+	l.distance = append(l.distance, make([]uint32, 200)...)
+	far := Position(len(l.distance) + 1)
+	l.add(far, 2)
+	tests := []struct {
+		name    string
+		p, want Position
+	}{
+		{"a stream's first event has none before it", 1, 0},
+		{"a near event links to its neighbour", 2, 1},
+		{"an event farther than the array reaches links back", far, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := l.before(tt.p); got != tt.want {
+				t.Errorf("got %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

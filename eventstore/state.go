@@ -3,6 +3,8 @@ package eventstore
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -97,18 +99,27 @@ func CommitBytes(c Commit) int {
 
 // State is what a backend must remember to append correctly: the head and
 // its hash, every stream's version, and every CommandID with its result,
-// forever. Backends build it from their log at open (Restore) and extend it
+// forever; and, for reading a stream back, where its events are. Backends
+// build it from their log at open (Loader, or Restore) and extend it
 // through a Draft. It is not safe for concurrent use.
 type State struct {
 	chain    chainer
 	head     Position
 	hash     [32]byte
-	versions map[Key]uint64 // by the stream name's digest (index.go)
+	streams  keyIndex[streamEntry] // by the stream name's digest (index.go)
+	links    backLinks
 	commands *CommandIndex
 	// lastCommand and lastKey spare the hashing of a command id on each
 	// of its events when a replay restores them one by one.
 	lastCommand string
 	lastKey     Key
+}
+
+// streamEntry is what the state remembers of one stream: 16 bytes, as most
+// streams of a long log (a payment, a placement) hold a single event.
+type streamEntry struct {
+	version uint64
+	last    Position // position of the stream's newest event
 }
 
 type commandRecord struct {
@@ -118,17 +129,37 @@ type commandRecord struct {
 
 // NewState returns the state of an empty log.
 func NewState() *State {
-	return &State{versions: make(map[Key]uint64), commands: NewCommandIndex()}
+	return &State{streams: newKeyIndex[streamEntry](), commands: NewCommandIndex()}
 }
 
 // Head returns the position and hash of the last event.
 func (s *State) Head() (Position, [32]byte) { return s.head, s.hash }
 
 // Version returns a stream's version, 0 if it has no events.
-func (s *State) Version(stream string) uint64 { return s.versions[KeyOf(stream)] }
+func (s *State) Version(stream string) uint64 {
+	e, _ := s.streams.get(KeyOf(stream))
+	return e.version
+}
+
+// StreamPositions returns the positions of a stream's events, oldest first.
+func (s *State) StreamPositions(stream string) []Position {
+	e, _ := s.streams.get(KeyOf(stream))
+	out := make([]Position, e.version)
+	for i, p := len(out)-1, e.last; i >= 0; i-- {
+		out[i] = p
+		p = s.links.before(p)
+	}
+	return out
+}
 
 // Commands returns the number of command ids the state remembers.
 func (s *State) Commands() int { return s.commands.Len() }
+
+// record makes e its stream's newest event.
+func (s *State) record(stream Key, e Event, was streamEntry) {
+	s.links.add(e.Position, was.last)
+	s.streams.set(stream, streamEntry{version: e.Version, last: e.Position})
+}
 
 // ErrCorrupt reports a stored log that breaks the store's own invariants
 // (gap in positions or versions, broken hash chain, a command split apart).
@@ -153,13 +184,14 @@ func (s *State) RestoreVerified(e Event) error {
 		return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, s.head)
 	}
 	stream := KeyOf(e.Stream)
-	if v := s.versions[stream]; e.Version != v+1 {
-		return fmt.Errorf("%w: position %d: stream %q version %d after %d", ErrCorrupt, e.Position, e.Stream, e.Version, v)
+	was, _ := s.streams.get(stream)
+	if e.Version != was.version+1 {
+		return fmt.Errorf("%w: position %d: stream %q version %d after %d", ErrCorrupt, e.Position, e.Stream, e.Version, was.version)
 	}
 	if err := s.restoreCommand(e); err != nil {
 		return err
 	}
-	s.versions[stream] = e.Version
+	s.record(stream, e, was)
 	s.head, s.hash = e.Position, e.Hash
 	return nil
 }
@@ -291,7 +323,7 @@ func (d *Draft) version(stream string) uint64 {
 			return v
 		}
 	}
-	return d.base.versions[KeyOf(stream)]
+	return d.base.Version(stream)
 }
 
 // Apply makes the draft part of the state, once its events are durable. It
@@ -301,12 +333,219 @@ func (s *State) Apply(d *Draft) {
 	if d.base != s || d.baseHead != s.head {
 		panic("eventstore: draft applied to a state that moved")
 	}
-	for stream, v := range d.versions {
-		s.versions[KeyOf(stream)] = v
+	for _, e := range d.events {
+		stream := KeyOf(e.Stream)
+		was, _ := s.streams.get(stream)
+		s.record(stream, e, was)
 	}
 	for id, rec := range d.commands {
 		s.commands.Put(id, rec.fingerprint, rec.result)
 	}
 	s.head, s.hash = d.head, d.hash
 	d.parent = nil // applied: its lookups are the state's now
+}
+
+// backLinks chain each stream's events: for every position, how far back
+// the stream's event before it is. Four bytes an event, where a list of
+// positions per stream would cost a slice header and an allocation each.
+type backLinks struct {
+	distance []uint32              // distance[p-1]: p minus the position before it in its stream; 0 for a stream's first
+	far      map[Position]Position // the rare distance beyond uint32, by position
+}
+
+// farLink marks a distance kept in far.
+const farLink = ^uint32(0)
+
+// maxNearDistance is the longest distance kept in the array: a variable
+// only so that a test can reach the far map without 2^32 positions.
+var maxNearDistance = Position(farLink - 1)
+
+// add links position p (the next one) to prev, 0 for none.
+func (l *backLinks) add(p, prev Position) {
+	if p != Position(len(l.distance))+1 {
+		panic(fmt.Sprintf("eventstore: back-link of position %d after %d", p, len(l.distance)))
+	}
+	l.distance = append(l.distance, 0)
+	l.set(p, prev)
+}
+
+func (l *backLinks) set(p, prev Position) {
+	switch d := p - prev; {
+	case prev == 0:
+		l.distance[p-1] = 0
+	case d <= maxNearDistance:
+		l.distance[p-1] = uint32(d)
+	default:
+		if l.far == nil {
+			l.far = make(map[Position]Position)
+		}
+		l.distance[p-1] = farLink
+		l.far[p] = prev
+	}
+}
+
+// before returns the position of the event before p in its stream, 0 for none.
+func (l *backLinks) before(p Position) Position {
+	switch d := l.distance[p-1]; d {
+	case 0:
+		return 0
+	case farLink:
+		return l.far[p]
+	default:
+		return p - Position(d)
+	}
+}
+
+// Loader rebuilds a State from a whole stored log faster than Restore, for
+// a backend's open: the hashing, the costly part, goes on as many
+// goroutines as the backend likes (Run.Prepare, one run of events each),
+// and the indexes are sorted once at the end (State) instead of growing
+// event by event. It checks all that Restore does.
+type Loader struct {
+	head     Position
+	hash     [32]byte
+	chain    chainer
+	streams  []keySlot[streamEntry]  // one per event: its stream, version and position
+	commands []keySlot[CommandEntry] // one per command
+}
+
+// NewLoader starts the state of an empty log; events, when known, is about
+// how many the log holds, to size the loader once.
+func NewLoader(events int) *Loader {
+	return &Loader{
+		streams:  make([]keySlot[streamEntry], 0, events),
+		commands: make([]keySlot[CommandEntry], 0, events),
+	}
+}
+
+// Run is a run of consecutive stored events with their digests, prepared
+// for a Loader. A Run may be reused for the next run once added.
+type Run struct {
+	events []Event
+	keys   []eventKeys
+}
+
+type eventKeys struct {
+	stream, command Key
+	fingerprint     uint64
+}
+
+// Prepare checks that each event but the first chains to the one before it
+// (the first is checked by Loader.Add against the log so far) and computes
+// the digests the loader keeps. It may run on any goroutine; the loader
+// reads events until Add returns.
+func (r *Run) Prepare(events []Event) error {
+	r.events, r.keys = events, slices.Grow(r.keys[:0], len(events))[:len(events)]
+	var c chainer
+	for i, e := range events {
+		if i > 0 && c.hash(events[i-1].Hash, e) != e.Hash {
+			return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, e.Position)
+		}
+		k := &r.keys[i]
+		k.stream = KeyOf(e.Stream)
+		if i > 0 && e.Meta.CommandID == events[i-1].Meta.CommandID {
+			k.command, k.fingerprint = r.keys[i-1].command, r.keys[i-1].fingerprint
+			continue
+		}
+		k.command, k.fingerprint = KeyOf(e.Meta.CommandID), fingerprintOf(e.Meta.Fingerprint)
+	}
+	return nil
+}
+
+// Add folds a prepared run, the next of the log, into the loader.
+func (l *Loader) Add(r *Run) error {
+	if len(r.events) == 0 {
+		return nil
+	}
+	if first := r.events[0]; l.chain.hash(l.hash, first) != first.Hash {
+		return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, first.Position)
+	}
+	for i, e := range r.events {
+		if e.Position != l.head+1 {
+			return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, l.head)
+		}
+		k := &r.keys[i]
+		l.streams = append(l.streams, keySlot[streamEntry]{k.stream, streamEntry{version: e.Version, last: e.Position}})
+		if err := l.addCommand(k, e.Position); err != nil {
+			return err
+		}
+		l.head = e.Position
+	}
+	l.hash = r.events[len(r.events)-1].Hash
+	return nil
+}
+
+// addCommand records the event's command: new, or continued by the event
+// right after its last one. A command met again later shows when State
+// sorts the commands.
+func (l *Loader) addCommand(k *eventKeys, p Position) error {
+	if n := len(l.commands); n > 0 && l.commands[n-1].key == k.command && l.commands[n-1].value.Result().Last == p-1 {
+		c := &l.commands[n-1].value
+		if first := c.first(); p-first >= MaxBatchEvents {
+			return fmt.Errorf("%w: a command at position %d continues at %d", ErrCorrupt, first, p)
+		}
+		c.positions++
+		return nil
+	}
+	l.commands = append(l.commands, keySlot[CommandEntry]{k.command, newCommandEntry(k.fingerprint, Result{First: p, Last: p})})
+	return nil
+}
+
+// State sorts what the loader gathered into the state of the log, checking
+// that each stream's versions count up from 1 and that no command appears
+// twice. The loader is spent.
+func (l *Loader) State() (*State, error) {
+	s := NewState()
+	s.head, s.hash = l.head, l.hash
+	s.links.distance = make([]uint32, l.head)
+	var streamsErr, commandsErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { streamsErr = s.adoptStreams(l.streams) })
+	commandsErr = s.adoptCommands(l.commands)
+	wg.Wait()
+	l.streams, l.commands = nil, nil
+	if err := errors.Join(streamsErr, commandsErr); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// adoptStreams sorts one slot per event by stream, then position, checks
+// the versions, links each stream's events, and keeps the newest slot of
+// each stream.
+func (s *State) adoptStreams(slots []keySlot[streamEntry]) error {
+	sortSlots(slots, func(a, b *keySlot[streamEntry]) int { return cmpUint(a.value.last, b.value.last) })
+	kept := 0
+	for i, slot := range slots {
+		var was streamEntry
+		if i > 0 && slots[i-1].key == slot.key {
+			was = slots[i-1].value
+			kept--
+		}
+		if slot.value.version != was.version+1 {
+			return fmt.Errorf("%w: position %d: stream version %d after %d", ErrCorrupt, slot.value.last, slot.value.version, was.version)
+		}
+		s.links.set(slot.value.last, was.last)
+		slots[kept] = slot
+		kept++
+	}
+	slots = slots[:kept]
+	if kept < cap(slots)/2 { // long streams: do not keep a slot per event
+		slots = slices.Clone(slots)
+	}
+	s.streams.adopt(slots)
+	return nil
+}
+
+// adoptCommands sorts the commands and refuses one that appears twice.
+func (s *State) adoptCommands(slots []keySlot[CommandEntry]) error {
+	sortSlots(slots, func(a, b *keySlot[CommandEntry]) int { return cmpUint(a.value.positions, b.value.positions) })
+	for i := 1; i < len(slots); i++ {
+		if slots[i].key == slots[i-1].key {
+			return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt,
+				slots[i-1].value.first(), slots[i].value.first())
+		}
+	}
+	s.commands.index.adopt(slots)
+	return nil
 }
