@@ -157,7 +157,7 @@ func (w *Writer) decide(p *pending, inBatch map[string]seen) decision {
 	if p.probe {
 		return decision{p: p} // answered after the batch is appended
 	}
-	if prior, ok := w.commands.Get(req.CommandID); ok {
+	if prior, ok := w.command(req.CommandID); ok {
 		if !prior.Matches(req.Fingerprint) {
 			return decision{p: p, err: ErrFingerprintMismatch}
 		}
@@ -244,13 +244,14 @@ func (w *Writer) appendAll(decisions []decision) error {
 	if err != nil {
 		return fmt.Errorf("writer: append batch at %d: %w", w.head, err)
 	}
+	known := w.commandsKnown()
 	i := 0
 	for k := range decisions {
 		d := &decisions[k]
 		if d.commit == nil {
 			continue
 		}
-		w.settle(d.commit, results[i])
+		w.settle(d.commit, results[i], known)
 		d.outcome.First, d.outcome.Last = results[i].First, results[i].Last
 		i++
 	}
@@ -258,12 +259,13 @@ func (w *Writer) appendAll(decisions []decision) error {
 	return nil
 }
 
-// settle records where a commit landed in the idempotency memory.
-func (w *Writer) settle(c *eventstore.Commit, r eventstore.Result) {
+// settle records where a commit landed: the head, and the command in the
+// writer's own index unless the store already knows it.
+func (w *Writer) settle(c *eventstore.Commit, r eventstore.Result, known eventstore.Position) {
 	w.head = r.Last
 	w.visible.Store(r.Last)
-	if c.CommandID != "" {
-		w.commands.Put(c.CommandID, c.Fingerprint, r)
+	if r.Last > known {
+		w.remember(eventstore.KeyOf(c.CommandID), c.Fingerprint, r)
 	}
 }
 
@@ -281,7 +283,7 @@ func (w *Writer) replyTo(d decision, decisions []decision) reply {
 	case d.p.probe:
 		// Asked now, after the append, so that a command queued before the
 		// probe in the same batch counts as applied.
-		_, applied := w.commands.Get(d.p.req.CommandID)
+		_, applied := w.command(d.p.req.CommandID)
 		return reply{outcome: Outcome{Duplicate: applied}}
 	case d.repeated:
 		first := decisions[d.repeats]
@@ -325,6 +327,9 @@ func (w *Writer) catchUp(ctx context.Context) error {
 		w.ledger.Mark()
 		w.marked = true
 	}()
+	// Commands at or below known are the store's to remember; sampled
+	// before reading, as it only grows.
+	known := w.commandsKnown()
 	// A command's events are consecutive: its id is hashed once.
 	var lastID string
 	var lastKey eventstore.Key
@@ -337,13 +342,11 @@ func (w *Writer) catchUp(ctx context.Context) error {
 		w.ledger.Evolve(ev)
 		w.head = e.Position
 		w.visible.Store(e.Position)
-		if id := e.Meta.CommandID; id != "" {
+		if id := e.Meta.CommandID; id != "" && e.Position > known {
 			if id != lastID {
 				lastID, lastKey = id, eventstore.KeyOf(id)
 			}
-			if _, seen := w.commands.GetKey(lastKey); !seen {
-				w.commands.PutKey(lastKey, e.Meta.Fingerprint, eventstore.Result{First: e.Position, Last: e.Position})
-			} else if err := w.commands.Extend(lastKey, e.Position); err != nil {
+			if err := w.rememberEvent(lastKey, e); err != nil {
 				return err
 			}
 		}

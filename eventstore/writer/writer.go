@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,31 +75,63 @@ type reply struct {
 
 // Writer owns the write-side state. Create it with Open; stop it with Close.
 type Writer struct {
-	store    eventstore.Store
-	ledger   *domain.Ledger
-	head     eventstore.Position      // owned by the sequencer goroutine
-	marked   bool                     // the ledger has been marked: it journals every change
-	visible  atomic.Uint64            // head, published for other goroutines
-	commands *eventstore.CommandIndex // every command applied, forever
-	queue    chan *pending
-	stop     chan struct{}
-	done     chan struct{}
+	store   eventstore.Store
+	cfg     config
+	ledger  *domain.Ledger
+	head    eventstore.Position // owned by the sequencer goroutine
+	marked  bool                // the ledger has been marked: it journals every change
+	visible atomic.Uint64       // head, published for other goroutines
+	// Every command applied is found in the store (lookup) or in own: with
+	// a store that answers lookups, own holds only the commands caught up
+	// past what the store knows (commands.go); without, every one, forever.
+	lookup eventstore.CommandLookup
+	own    *eventstore.CommandIndex
+	ownTop eventstore.Position // the last position own holds a command at
+	queue  chan *pending
+	stop   chan struct{}
+	done   chan struct{}
 	// mu is read-locked by every send to queue and write-locked by Close, so
 	// that nothing enters the queue after the sequencer's last drain.
 	mu      sync.RWMutex
 	stopped bool
 }
 
-// Open rebuilds the write-side state from the whole log and starts the sequencer.
-func Open(ctx context.Context, store eventstore.Store) (*Writer, error) {
-	w := &Writer{
-		store:    store,
-		ledger:   domain.NewLedger(),
-		commands: eventstore.NewCommandIndex(),
-		queue:    make(chan *pending, queueCommands),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+// Option configures a Writer.
+type Option func(*config)
+
+type config struct {
+	snapshotDir string
+	logger      *slog.Logger
+}
+
+// WithSnapshotDir keeps a snapshot of the write-side state in dir: written
+// at Close, read at Open, so that a start replays only the log's tail. It
+// needs a store that answers command lookups (eventstore.CommandLookup);
+// with another store the writer replays the whole log as without it.
+func WithSnapshotDir(dir string) Option { return func(c *config) { c.snapshotDir = dir } }
+
+// WithLogger sets where the writer says why it did not use a snapshot
+// (slog.Default otherwise).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// Open rebuilds the write-side state, from a snapshot and the log after it
+// or from the whole log, and starts the sequencer.
+func Open(ctx context.Context, store eventstore.Store, opts ...Option) (*Writer, error) {
+	cfg := config{logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&cfg)
 	}
+	w := &Writer{
+		store:  store,
+		cfg:    cfg,
+		ledger: domain.NewLedger(),
+		own:    eventstore.NewCommandIndex(),
+		queue:  make(chan *pending, queueCommands),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	w.lookup, _ = store.(eventstore.CommandLookup)
+	w.restore(ctx)
 	if err := w.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("writer: rebuild state: %w", err)
 	}
@@ -194,16 +227,22 @@ func (w *Writer) completed(r reply) (Outcome, error) {
 	return r.outcome, nil
 }
 
-// Close finishes the commands already queued, then stops the sequencer.
+// Close finishes the commands already queued, stops the sequencer and,
+// with a snapshot directory, writes the state's snapshot there. The store
+// must still be open. Closing again does nothing.
 func (w *Writer) Close() error {
 	w.mu.Lock()
-	if !w.stopped {
+	first := !w.stopped
+	if first {
 		w.stopped = true
 		close(w.stop)
 	}
 	w.mu.Unlock()
 	<-w.done
-	return nil
+	if !first {
+		return nil
+	}
+	return w.saveSnapshot()
 }
 
 func (w *Writer) run() {

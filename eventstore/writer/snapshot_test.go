@@ -1,0 +1,334 @@
+package writer_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/jetstream"
+	"github.com/hrss-ledger/ledger/eventstore/memory"
+	"github.com/hrss-ledger/ledger/eventstore/writer"
+)
+
+var snapshotSeed = flag.Uint64("snapshot-seed", 0, "replay the snapshot property test with this one seed (0: the fixed seeds)")
+
+// Sizes of the random histories of the snapshot tests.
+const (
+	snapshotSeeds   = 8
+	historyCommands = 120 // before the snapshot, and again after it
+	trialCommands   = 200 // decided by both writers
+	persons         = 12
+)
+
+// logRecorder keeps what the writer logs, so that a test can tell why a
+// snapshot was not used.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = append(r.records, rec.Clone())
+	return nil
+}
+
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler      { return r }
+
+// refusal returns the error of the last warning logged, nil if none was.
+func (r *logRecorder) refusal() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	for _, rec := range r.records {
+		if rec.Level < slog.LevelWarn {
+			continue
+		}
+		err = errors.New(rec.Message)
+		rec.Attrs(func(a slog.Attr) bool {
+			if e, ok := a.Value.Any().(error); ok {
+				err = e
+			}
+			return true
+		})
+	}
+	return err
+}
+
+// openFrom opens a writer with a snapshot directory and a recorded log.
+func openFrom(t *testing.T, store eventstore.Store, dir string) (*writer.Writer, *logRecorder) {
+	t.Helper()
+	rec := &logRecorder{}
+	w, err := writer.Open(testContext(t), store, writer.WithSnapshotDir(dir), writer.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatalf("writer.Open: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w, rec
+}
+
+// randomCommand returns a command over small pools of people and payments,
+// so that many are accepted and many refused.
+func randomCommand(r *rand.Rand) domain.Command {
+	payment := fmt.Sprintf("P-%d", r.IntN(60))
+	switch r.IntN(8) {
+	case 0:
+		return register(1+r.IntN(persons), []byte("sealed"))
+	case 1:
+		return allocate(fmt.Sprintf("%d.%02d", r.IntN(5000), r.IntN(100)))
+	case 2, 3:
+		return domain.ReverseSubsidy{PaymentID: payment, Amount: yuan(fmt.Sprintf("%d", 1+r.IntN(400))), Date: day, Reason: "错发"}
+	default:
+		p := pay(payment, fmt.Sprintf("%d", 1+r.IntN(1500)))
+		p.BeneficiaryID = register(r.IntN(persons+1), nil).BeneficiaryID
+		return p
+	}
+}
+
+// randomHistory executes n random commands, each with its own id.
+func randomHistory(t *testing.T, w *writer.Writer, r *rand.Rand, prefix string, n int) {
+	t.Helper()
+	reqs := make([]writer.Request, n)
+	for i := range reqs {
+		reqs[i] = request(fmt.Sprintf("%s-%d", prefix, i), randomCommand(r))
+	}
+	for i, err := range errOf(w.ExecuteAll(testContext(t), reqs)) {
+		var refusal *domain.Error
+		if err != nil && !errors.As(err, &refusal) {
+			t.Fatalf("command %s: %v", reqs[i].CommandID, err)
+		}
+	}
+}
+
+func errOf(_ []writer.Outcome, errs []error) []error { return errs }
+
+// TestSnapshotAndTailDecideAsTheWholeLog writes a snapshot at Close, lets
+// another writer append a tail, and opens a writer from the snapshot: it
+// must decide every command as a writer that replayed the whole log does,
+// retried commands from before and after the snapshot included.
+// Replay one history with: go test ./eventstore/writer -run SnapshotAndTail -snapshot-seed N
+func TestSnapshotAndTailDecideAsTheWholeLog(t *testing.T) {
+	seeds := []uint64{*snapshotSeed}
+	if *snapshotSeed == 0 {
+		seeds = seeds[:0]
+		for i := range uint64(snapshotSeeds) {
+			seeds = append(seeds, 20170410+i)
+		}
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { snapshotAndTail(t, seed) })
+	}
+}
+
+func snapshotAndTail(t *testing.T, seedValue uint64) {
+	r := rand.New(rand.NewPCG(seedValue, seedValue))
+	store, dir := memory.New(), t.TempDir()
+	first, _ := openFrom(t, store, dir)
+	seed(t, first, "20000")
+	randomHistory(t, first, r, "before", historyCommands)
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	randomHistory(t, open(t, store), r, "tail", historyCommands)
+
+	restored, rec := openFrom(t, store, dir)
+	replayed := open(t, store)
+
+	if err := rec.refusal(); err != nil {
+		t.Fatalf("snapshot not used: %v", err)
+	}
+	if got, want := restored.Head(), head(t, store); got != want {
+		t.Fatalf("head from the snapshot and tail = %d, want %d", got, want)
+	}
+	// Retried commands from before the snapshot and from the tail come first.
+	retried := []writer.Request{request("before-3", randomCommand(r)), request("tail-5", randomCommand(r))}
+	sameDecisions(t, restored, replayed, r, retried...)
+}
+
+// sameDecisions dry-runs the same random commands on two writers and fails
+// the test where they decide differently.
+func sameDecisions(t *testing.T, got, want *writer.Writer, r *rand.Rand, first ...writer.Request) {
+	t.Helper()
+	trial := append([]writer.Request{}, first...)
+	for i := range trialCommands {
+		trial = append(trial, request(fmt.Sprintf("trial-%d", i), randomCommand(r)))
+	}
+	gotErrs, err := got.DryRun(testContext(t), trial)
+	if err != nil {
+		t.Fatalf("DryRun: %v", err)
+	}
+	wantErrs, err := want.DryRun(testContext(t), trial)
+	if err != nil {
+		t.Fatalf("DryRun: %v", err)
+	}
+	accepted := 0
+	for i := range trial {
+		if fmt.Sprint(gotErrs[i]) != fmt.Sprint(wantErrs[i]) {
+			t.Errorf("command %d %T: got %v, from the whole log %v", i, trial[i].Command, gotErrs[i], wantErrs[i])
+		}
+		if wantErrs[i] == nil {
+			accepted++
+		}
+	}
+	if accepted < len(trial)/10 || accepted > len(trial)*9/10 {
+		t.Errorf("%d of %d trial commands accepted: the history no longer exercises the rules", accepted, len(trial))
+	}
+}
+
+// A retried command is found after a restart from a snapshot: the store,
+// not the snapshot, remembers command ids.
+func TestIdempotencyAfterRestartFromSnapshot(t *testing.T) {
+	dir, snapshots := t.TempDir(), t.TempDir()
+	store := openJetStream(t, dir)
+	w, _ := openFrom(t, store, snapshots)
+	seed(t, w, "100")
+	first, err := w.Execute(testContext(t), request("c1", pay("P-1", "40")))
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	w.Close()
+	store.Close()
+
+	store = openJetStream(t, dir)
+	w, rec := openFrom(t, store, snapshots)
+	if err := rec.refusal(); err != nil {
+		t.Fatalf("snapshot not used: %v", err)
+	}
+	again, err := w.Execute(testContext(t), request("c1", pay("P-1", "40")))
+	if err != nil {
+		t.Fatalf("Execute after restart: %v", err)
+	}
+	checkDuplicate(t, again, first)
+	if _, err := w.Execute(testContext(t), request("c2", pay("P-2", "61"))); !errors.Is(err, domain.ErrFundOverdrawn) {
+		t.Errorf("overdraft after restart: %v, want %v", err, domain.ErrFundOverdrawn)
+	}
+}
+
+// A snapshot the log does not vouch for is not used: the writer says why
+// and replays the whole log instead.
+func TestSnapshotRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		// spoil changes the snapshot at path written over log a; it returns
+		// the store to open the writer on.
+		spoil func(t *testing.T, path string, a *memory.Store) eventstore.Store
+		want  error
+	}{
+		{"a snapshot whose checksum does not hold", func(t *testing.T, path string, a *memory.Store) eventstore.Store {
+			rewrite(t, path, func(b []byte) { b[len(b)/2] ^= 0x40 })
+			return a
+		}, writer.ErrSnapshotChecksum},
+		{"a snapshot of an older format version", func(t *testing.T, path string, a *memory.Store) eventstore.Store {
+			rewrite(t, path, func(b []byte) {
+				binary.BigEndian.PutUint32(b[len("LDGRWSNP"):], 0)
+				reseal(b)
+			})
+			return a
+		}, writer.ErrSnapshotFormat},
+		{"a snapshot of a longer log", func(t *testing.T, path string, a *memory.Store) eventstore.Store {
+			b := memory.New()
+			seed(t, open(t, b), "100")
+			return b
+		}, writer.ErrSnapshotAhead},
+		{"a snapshot of another log with an event at the position", func(t *testing.T, path string, a *memory.Store) eventstore.Store {
+			b := memory.New()
+			w := open(t, b)
+			seed(t, w, "100")
+			randomHistory(t, w, rand.New(rand.NewPCG(2, 2)), "other", 2*historyCommands)
+			return b
+		}, writer.ErrSnapshotFork},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is not used", func(t *testing.T) {
+			a, dir := memory.New(), t.TempDir()
+			w, _ := openFrom(t, a, dir)
+			seed(t, w, "100")
+			randomHistory(t, w, rand.New(rand.NewPCG(1, 1)), "c", historyCommands)
+			if err := w.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			store := tt.spoil(t, filepath.Join(dir, writer.SnapshotFile), a)
+
+			w, rec := openFrom(t, store, dir)
+
+			if err := rec.refusal(); !errors.Is(err, tt.want) {
+				t.Errorf("refusal %v, want %v", err, tt.want)
+			}
+			if got, want := w.Head(), head(t, store); got != want {
+				t.Errorf("head %d, want the log's %d", got, want)
+			}
+			sameDecisions(t, w, open(t, store), rand.New(rand.NewPCG(3, 3)))
+		})
+	}
+}
+
+// rewrite changes a file's bytes in place.
+func rewrite(t *testing.T, path string, change func([]byte)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(b)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reseal recomputes the checksum at the end of a snapshot's bytes.
+func reseal(b []byte) {
+	sum := sha256.Sum256(b[:len(b)-sha256.Size])
+	copy(b[len(b)-sha256.Size:], sum[:])
+}
+
+// A writer may read from the log past what its store has folded in (two
+// processes on one stream): a command it caught up to there must still be
+// answered as a duplicate when retried, though its store does not know it yet.
+func TestRetryOfACommandCaughtUpPastTheStore(t *testing.T) {
+	sa := openJetStream(t, t.TempDir(), jetstream.WithPort(-1))
+	sb, err := jetstream.Connect(testContext(t), sa.ClientURL())
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	wa := open(t, sa)
+	seed(t, wa, "100")
+	wb := open(t, sb)
+	first, err := wa.Execute(testContext(t), request("x1", allocate("7")))
+	if err != nil {
+		t.Fatalf("Execute on a: %v", err)
+	}
+	// Refused on b's stale state, b catches up from the log and refuses
+	// again; b's store has appended nothing, so it has not caught up.
+	if _, err := wb.Execute(testContext(t), request("big", pay("P-big", "1000000"))); err == nil {
+		t.Fatal("a payment over the program's maximum was accepted")
+	}
+	if known, h := sb.CommandsKnown(), wb.Head(); known >= h {
+		t.Fatalf("store b knows commands up to %d, writer b is at %d: the case is not set up", known, h)
+	}
+
+	again, err := wb.Execute(testContext(t), request("x1", allocate("7")))
+
+	if err != nil {
+		t.Fatalf("retry on b: %v", err)
+	}
+	checkDuplicate(t, again, first)
+	if got := replay(t, readLog(t, sa)); !got.Equal(yuan("107")) {
+		t.Errorf("fund balance = %s, want 107", got)
+	}
+}
