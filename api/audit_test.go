@@ -116,7 +116,8 @@ func newAuditFixture(t *testing.T) *auditFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := treeAudit{log: memory.New(), tree: audit.NewTree(), signer: audit.NewSigner(key)}
+	log := memory.New()
+	a := treeAudit{log: log, tree: audit.NewTree(log), signer: audit.NewSigner(key)}
 	pub := filepath.Join(t.TempDir(), audit.PublicKeyFile)
 	if err := audit.WritePublicKey(pub, a.signer.PublicKey()); err != nil {
 		t.Fatal(err)

@@ -119,9 +119,7 @@ func (s *Signer) Sign(size uint64, root Hash, at time.Time) Checkpoint {
 
 // Checkpoint signs the tree's current root.
 func (s *Signer) Checkpoint(t *Tree, at time.Time) Checkpoint {
-	t.mu.RLock()
-	size, root := t.size, t.root(t.size)
-	t.mu.RUnlock()
+	size, root := t.head()
 	return s.Sign(size, root, at)
 }
 

@@ -170,11 +170,7 @@ func evidenceEvents(ctx context.Context, entries []domain.HistoryEntry, log Log,
 	}
 	err := log.Read(ctx, after, func(e eventstore.Event) error {
 		if e.Position == positions[next] {
-			p, err := tree.InclusionProof(e.Position, size)
-			if err != nil {
-				return err
-			}
-			out = append(out, EvidenceEvent{Event: Record(e), PrevHash: prev, Proof: p})
+			out = append(out, EvidenceEvent{Event: Record(e), PrevHash: prev})
 			if next++; next == len(positions) {
 				return errFound
 			}
@@ -187,6 +183,12 @@ func evidenceEvents(ctx context.Context, entries []domain.HistoryEntry, log Log,
 	}
 	if len(out) != len(positions) {
 		return nil, fmt.Errorf("audit: evidence events: found %d of %d positions: %w", len(out), len(positions), ErrTreeSize)
+	}
+	// The proofs read blocks of the log back: after the walk, not inside it.
+	for i := range out {
+		if out[i].Proof, err = tree.InclusionProof(out[i].Event.Position, size); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

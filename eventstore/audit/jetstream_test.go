@@ -29,7 +29,7 @@ func TestJetStreamLogProvesItsEventsAcrossARestart(t *testing.T) {
 	dir := t.TempDir()
 	signer := newSigner(t)
 	store := openJetStream(t, dir)
-	tree := audit.NewTree()
+	tree := audit.NewTree(store)
 	ctx, stop := context.WithCancel(testContext(t))
 	followed := make(chan error, 1)
 	go func() { followed <- tree.Follow(ctx, store) }()

@@ -87,7 +87,7 @@ func TestConsistencyProofsVerifyForEveryPairOfSizes(t *testing.T) {
 
 func TestTreeRefusesWhatIsNotTheNextPosition(t *testing.T) {
 	events := readAll(t, memoryLog(t, 3))
-	tree := audit.NewTree()
+	tree := audit.NewTree(events)
 	if err := tree.Append(events[1]); !errors.Is(err, audit.ErrTreeSize) {
 		t.Errorf("Append(position 2) to an empty tree: %v, want ErrTreeSize", err)
 	}

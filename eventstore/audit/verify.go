@@ -57,7 +57,8 @@ func VerifyLog(ctx context.Context, log Log, opts VerifyOptions) (ChainReport, *
 			}
 		}
 	}
-	v := &logVerifier{tree: NewTree(), opts: opts, checker: newChecker(opts.Progress)}
+	recent := &recentLeaves{older: logLeaves{log}}
+	v := &logVerifier{ctx: ctx, tree: &Tree{source: recent}, recent: recent, opts: opts, checker: newChecker(opts.Progress)}
 	v.checker.extra = v.extend
 	err := log.Read(ctx, 0, v.checker.check)
 	if err == nil {
@@ -65,14 +66,17 @@ func VerifyLog(ctx context.Context, log Log, opts VerifyOptions) (ChainReport, *
 	}
 	report, err := v.checker.finish(err)
 	report.Checkpoints = v.checkpoints
-	v.tree.mu.RLock()
-	report.Root = v.tree.root(v.tree.size)
-	v.tree.mu.RUnlock()
+	_, report.Root = v.tree.head()
 	return report, v.tree, err
 }
 
+// logVerifier builds the tree during the walk. The tree's recent leaves
+// serve the checkpoints' roots, so that the walk does not read the log again
+// while it reads it; the returned tree reads older blocks back from the log.
 type logVerifier struct {
+	ctx         context.Context // the walk's, for the rare checkpoint root that reads the log
 	tree        *Tree
+	recent      *recentLeaves
 	opts        VerifyOptions
 	checker     *checker
 	checkpoints int
@@ -86,8 +90,10 @@ func (v *logVerifier) extend(e eventstore.Event, canonical []byte) error {
 			return err
 		}
 	}
+	leaf := leafHashOf(canonical)
+	v.recent.add(leaf)
 	v.tree.mu.Lock()
-	v.tree.appendLeaf(leafHashOf(canonical))
+	v.tree.state.push(0, leaf)
 	v.tree.mu.Unlock()
 	for _, cp := range v.opts.Trusted {
 		if cp.LogSize == e.Position {
@@ -120,9 +126,10 @@ func (v *logVerifier) checkRecorded(e eventstore.Event) error {
 // The bad position named is where the mismatch shows: some event at or
 // before the checkpoint's size differs from the one that was signed.
 func (v *logVerifier) checkRoot(cp Checkpoint, at eventstore.Position, what string) error {
-	v.tree.mu.RLock()
-	root := v.tree.root(cp.LogSize)
-	v.tree.mu.RUnlock()
+	root, err := v.tree.rootAt(v.ctx, cp.LogSize)
+	if err != nil {
+		return err
+	}
 	if root == cp.RootHash {
 		v.checkpoints++
 		return nil
