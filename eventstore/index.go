@@ -192,47 +192,59 @@ func cmpUint(a, b uint64) int {
 }
 
 // sortSlots sorts slots by key, then by cmp for equal keys, in place and
-// in about linear time: the keys are uniform digests, so a radix pass on
-// their leading bits leaves buckets of a few slots each, which the two
-// halves of the table then sort on two goroutines. A log's indexes are
-// built at open by one such sort instead of growing merge by merge.
+// in about linear time: the keys are uniform digests, so radix passes on
+// their leading bits leave buckets of a few slots each, sorted then by
+// insertion. The first pass splits on topBits bits, few enough buckets
+// that the moves stay within the caches; the second splits each of those,
+// on two goroutines, small enough now to sit in a core's cache. A log's
+// indexes are built at open by one such sort instead of growing merge by
+// merge.
 func sortSlots[V any](slots []keySlot[V], cmp func(a, b *keySlot[V]) int) {
-	shift := 64 - prefixBitsFor(len(slots))
-	starts := make([]uint32, 1<<(64-shift)+1)
+	bits := prefixBitsFor(len(slots))
+	top := min(bits, topBits)
+	starts := radixPass(slots, 64-top, 1<<top)
+	var wg sync.WaitGroup
+	half := len(starts) / 2
+	sortHalf := func(starts []uint32) {
+		for b := range len(starts) - 1 {
+			bucket := slots[starts[b]:starts[b+1]]
+			sub := radixPass(bucket, 64-bits, 1<<(bits-top))
+			sortBuckets(bucket, sub, cmp)
+		}
+	}
+	wg.Go(func() { sortHalf(starts[:half+1]) })
+	sortHalf(starts[half:])
+	wg.Wait()
+}
+
+// topBits is the width of sortSlots' first radix pass: 256 buckets.
+const topBits = 8
+
+// radixPass moves every slot into the bucket of its key's prefix (the
+// key's first 64-shift bits, modulo buckets) by an American flag sort,
+// and returns where each bucket starts (with the end last).
+func radixPass[V any](slots []keySlot[V], shift uint, buckets uint64) []uint32 {
+	mask := buckets - 1
+	bucketOf := func(k Key) uint64 { return prefix(k, shift) & mask }
+	starts := make([]uint32, buckets+1)
 	for i := range slots {
-		starts[prefix(slots[i].key, shift)+1]++
+		starts[bucketOf(slots[i].key)+1]++
 	}
 	for p := 1; p < len(starts); p++ {
 		starts[p] += starts[p-1]
 	}
-	permute(slots, starts, shift)
-	buckets := len(starts) - 1
-	var wg sync.WaitGroup
-	wg.Go(func() { sortBuckets(slots, starts[:buckets/2+1], cmp) })
-	sortBuckets(slots, starts[buckets/2:], cmp)
-	wg.Wait()
-}
-
-// permute moves every slot into its prefix's bucket (American flag sort):
-// starts[p] is where bucket p begins.
-func permute[V any](slots []keySlot[V], starts []uint32, shift uint) {
 	next := slices.Clone(starts)
-	for b := range len(starts) - 1 {
-		end := starts[b+1]
-		for next[b] < end {
+	for b := range buckets {
+		for end := starts[b+1]; next[b] < end; next[b]++ {
 			v := slots[next[b]]
-			for {
-				d := prefix(v.key, shift)
-				if d == uint64(b) {
-					break
-				}
+			for d := bucketOf(v.key); d != b; d = bucketOf(v.key) {
 				v, slots[next[d]] = slots[next[d]], v
 				next[d]++
 			}
 			slots[next[b]] = v
-			next[b]++
 		}
 	}
+	return starts
 }
 
 // sortBuckets sorts each bucket between consecutive starts by insertion.

@@ -59,6 +59,9 @@ type cache struct {
 	// queued is the last sequence handed to the writer; callers of add
 	// serialise (only the committer and open add).
 	queued uint64
+	// running tells that the writer goroutine runs; only open and Close
+	// start and stop it.
+	running bool
 }
 
 // openCache opens (creating) the cache file in dir.
@@ -217,6 +220,28 @@ func uvarintLen(v uint64) int {
 	return binary.PutUvarint(b[:], v)
 }
 
+// start starts the writer, unless it runs. It must run before open
+// catches up from the stream, which feeds it every message the cache
+// lacks: more than its queue holds when the cache was lost.
+func (c *cache) start() {
+	if !c.running {
+		c.running = true
+		go c.run()
+	}
+}
+
+// restart stops the writer and empties the cache, for open to start over.
+func (c *cache) restart() error {
+	if c.running {
+		close(c.records)
+		<-c.done
+		c.running = false
+		c.records, c.done = make(chan cacheRecord, cacheQueuedMsgs), make(chan struct{})
+	}
+	c.err = nil
+	return c.reset()
+}
+
 // reset empties the cache.
 func (c *cache) reset() error {
 	c.offsets, c.size, c.queued = nil, 0, 0
@@ -291,7 +316,9 @@ func (c *cache) add(seq uint64, payload []byte) {
 // close stops the writer and closes the file.
 func (c *cache) close() error {
 	close(c.records)
-	<-c.done
+	if c.running {
+		<-c.done
+	}
 	return errors.Join(c.err, c.file.Close())
 }
 

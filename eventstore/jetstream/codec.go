@@ -106,8 +106,9 @@ func appendString(dst []byte, s, prev string, havePrev bool) []byte {
 // most (map keys by stream), always gets its own allocation, so that
 // keeping a stream name does not keep a message's bodies.
 type decoder struct {
-	intern   map[string]string
-	borrowed bool
+	intern    map[string]string
+	borrowed  bool
+	transient bool // the events are dropped before the payload: Stream aliases it too
 }
 
 // maxInterned bounds the intern table; past it the table starts over.
@@ -119,6 +120,13 @@ func newDecoder() *decoder { return &decoder{intern: make(map[string]string)} }
 // after decode.
 func newBorrowingDecoder() *decoder {
 	return &decoder{intern: make(map[string]string), borrowed: true}
+}
+
+// newTransientDecoder returns a decoder whose events, Stream included,
+// alias the payload: for opening, which drops each message's events before
+// it reuses the payload, and so allocates nothing per event.
+func newTransientDecoder() *decoder {
+	return &decoder{intern: make(map[string]string), transient: true}
 }
 
 // reader walks a payload; a read past its end sets err.
@@ -231,7 +239,11 @@ func (d *decoder) owned(r *reader, prev string) string {
 	if n == 0 {
 		return prev
 	}
-	return string(r.bytes(n - 1))
+	b := r.bytes(n - 1)
+	if d.transient && len(b) > 0 {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
 }
 
 // interned reads a string field with few distinct values.

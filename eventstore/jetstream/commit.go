@@ -111,7 +111,4 @@ func (s *Store) apply(d *eventstore.Draft, seq uint64) {
 func (s *Store) index(seq uint64, events []eventstore.Event) {
 	s.lastSeq = seq
 	s.firstPos = append(s.firstPos, events[0].Position)
-	for _, e := range events {
-		s.streams.add(eventstore.KeyOf(e.Stream), seq)
-	}
 }

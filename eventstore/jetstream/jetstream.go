@@ -148,7 +148,6 @@ type Store struct {
 	state    *eventstore.State
 	lastSeq  uint64                // sequence of the last message
 	firstPos []eventstore.Position // firstPos[seq-1]: first position in message seq
-	streams  streamIndex           // stream -> the messages holding its events (streams.go)
 	stale    bool                  // the stream may hold messages the state lacks: catch up before writing
 
 	batch        uint64          // counter of published batches, committer only
@@ -226,27 +225,15 @@ func open(ctx context.Context, cfg config, srv *server.Server, nc *nats.Conn) (*
 	if err == nil {
 		err = s.openStream(ctx)
 	}
-	if err == nil {
-		err = s.loadCache(ctx)
-	}
-	cacheRunning := false
-	if err == nil && s.cache != nil {
-		// The cache writer must run before catching up: catching up feeds
-		// it every message the cache lacks, more than its queue holds when
-		// the cache file was lost or fell far behind.
-		go s.cache.run()
-		cacheRunning = true
+	if err == nil && s.cfg.cacheDir != "" {
+		s.cache, err = openCache(s.cfg.cacheDir)
 	}
 	if err == nil {
-		err = s.catchUp(ctx)
+		err = s.load(ctx)
 	}
 	if err != nil {
-		switch {
-		case cacheRunning:
+		if s != nil && s.cache != nil {
 			s.cache.close()
-		case s != nil && s.cache != nil:
-			close(s.cache.records)
-			s.cache.file.Close()
 		}
 		nc.Close()
 		return nil, err
@@ -270,7 +257,6 @@ func newStore(cfg config, srv *server.Server, nc *nats.Conn) (*Store, error) {
 	s := &Store{
 		cfg: cfg, srv: srv, nc: nc, js: js, legacy: legacy,
 		state:    eventstore.NewState(),
-		streams:  newStreamIndex(),
 		requests: make(chan *request, maxQueuedAppends),
 		closed:   make(chan struct{}),
 		done:     make(chan struct{}),
@@ -404,3 +390,10 @@ func (s *Store) ClientURL() string {
 // subjects (the views' live updates) over the same connection. The caller
 // must not close it: Close does.
 func (s *Store) Conn() *nats.Conn { return s.nc }
+
+// startCache starts the cache writer, when the store keeps a cache.
+func (s *Store) startCache() {
+	if s.cache != nil {
+		s.cache.start()
+	}
+}

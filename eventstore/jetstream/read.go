@@ -90,11 +90,6 @@ func (s *Store) restore(b batch) error {
 	return s.restoreWith(b, s.state.Restore)
 }
 
-// restoreVerified is restore for a batch whose hashes were checked.
-func (s *Store) restoreVerified(b batch) error {
-	return s.restoreWith(b, s.state.RestoreVerified)
-}
-
 func (s *Store) restoreWith(b batch, fold func(eventstore.Event) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,6 +123,19 @@ func (s *Store) seqOf(p eventstore.Position) uint64 {
 	}
 	i := sort.Search(len(s.firstPos), func(i int) bool { return s.firstPos[i] > p })
 	return uint64(max(i, 1))
+}
+
+// seqsOf returns the messages holding positions (in order), each once;
+// callers hold mu.
+func (s *Store) seqsOf(positions []eventstore.Position) []uint64 {
+	var seqs []uint64
+	for _, p := range positions {
+		i := sort.Search(len(s.firstPos), func(i int) bool { return s.firstPos[i] > p })
+		if seq := uint64(i); len(seqs) == 0 || seqs[len(seqs)-1] != seq {
+			seqs = append(seqs, seq)
+		}
+	}
+	return seqs
 }
 
 // Read calls fn for each event after `after`, up to the head as of the call.
@@ -220,7 +228,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string) ([]eventstore.Eve
 		return nil, err
 	}
 	s.mu.RLock()
-	seqs := s.streams.seqs(stream)
+	seqs := s.seqsOf(s.state.StreamPositions(stream))
 	known := s.lastSeq
 	s.mu.RUnlock()
 	var out []eventstore.Event
@@ -453,65 +461,6 @@ func decodeMsg(dec *decoder, dst []eventstore.Event, m *nats.Msg) scanItem {
 		return scanItem{err: fmt.Errorf("jetstream: message %d: %w", meta.Sequence.Stream, err)}
 	}
 	return scanItem{batch: batch{seq: meta.Sequence.Stream, header: h, events: events, payload: m.Data}}
-}
-
-// loadCache folds the cached messages into the state, then checks the last
-// one against the stream. A cache that fails is emptied, and the state
-// rebuilt from the stream alone.
-func (s *Store) loadCache(ctx context.Context) error {
-	if s.cfg.cacheDir == "" {
-		return nil
-	}
-	c, err := openCache(s.cfg.cacheDir)
-	if err != nil {
-		return err
-	}
-	s.cache = c
-	// Decoding and hashing happen here, folding into the state on another
-	// goroutine: the two halves of opening a long log take about as long.
-	batches := make(chan batch, scanBufferedBatches)
-	restored := make(chan error, 1)
-	free := newEventSlices()
-	go func() {
-		var err error
-		for b := range batches {
-			if err == nil {
-				err = s.restoreVerified(b)
-			}
-			free.put(b.events)
-		}
-		restored <- err
-	}()
-	dec := newBorrowingDecoder() // the payload is the cache's read buffer
-	var lastPayload []byte
-	var prev [32]byte
-	err = c.load(func(seq uint64, payload []byte) error {
-		events, h, err := dec.decode(free.get(), payload)
-		if err != nil {
-			return err
-		}
-		for _, e := range events {
-			if e.Hash != eventstore.ChainHash(prev, e) {
-				return fmt.Errorf("jetstream: cached position %d: %w", e.Position, eventstore.ErrCorrupt)
-			}
-			prev = e.Hash
-		}
-		lastPayload = append(lastPayload[:0], payload...)
-		batches <- batch{seq: seq, header: h, events: events}
-		return nil
-	})
-	close(batches)
-	err = errors.Join(err, <-restored)
-	if err == nil && lastPayload != nil {
-		err = s.matchesStream(ctx, c.lastSeq.Load(), lastPayload)
-	}
-	if err != nil {
-		s.mu.Lock()
-		s.state, s.lastSeq, s.firstPos, s.streams = eventstore.NewState(), 0, nil, newStreamIndex()
-		s.mu.Unlock()
-		return c.reset()
-	}
-	return nil
 }
 
 // matchesStream checks a cached message against the stream's.

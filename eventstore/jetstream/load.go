@@ -1,0 +1,230 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/hrss-ledger/ledger/eventstore"
+)
+
+// Opening a long log is a pipeline over its messages, from the cache and
+// then from the stream: one goroutine reads them in order, a worker per
+// core decodes each and checks its hash chain (eventstore.Run.Prepare: an
+// event's stored hash is checked against the stored hash before it, so the
+// messages need not wait for one another), and one goroutine folds them in
+// order into an eventstore.Loader, which checks what crosses messages and
+// sorts the state's indexes once at the end.
+
+// loadQueuedMsgs bounds the messages between the reader and the folding:
+// some tens of megabytes at the contract's batch limits.
+const loadQueuedMsgs = 64
+
+// loading is the state being rebuilt at open.
+type loading struct {
+	loader   *eventstore.Loader
+	lastSeq  uint64
+	firstPos []eventstore.Position
+}
+
+// loadJob is one message on its way through the pipeline.
+type loadJob struct {
+	seq     uint64
+	payload []byte // the message, stable until the job is folded
+	buf     []byte // the job's own copy of a payload the reader reuses
+	events  []eventstore.Event
+	run     eventstore.Run
+	err     error
+	done    chan struct{} // closed once decoded and prepared
+}
+
+// feedFunc hands the next message to the pipeline; owned says that the
+// payload stays as it is (else it is copied). An error stops the reading.
+type feedFunc func(seq uint64, payload []byte, owned bool) error
+
+// pass runs the pipeline over the messages that produce feeds, in order.
+func (l *loading) pass(produce func(feedFunc) error) error {
+	free := make(chan *loadJob, loadQueuedMsgs)
+	for range loadQueuedMsgs {
+		free <- &loadJob{}
+	}
+	work := make(chan *loadJob, loadQueuedMsgs)
+	ordered := make(chan *loadJob, loadQueuedMsgs)
+	failed := make(chan struct{})
+	var workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Go(func() { prepareJobs(work) })
+	}
+	folded := make(chan error, 1)
+	go func() { folded <- l.fold(ordered, free, failed) }()
+	feed := func(seq uint64, payload []byte, owned bool) error {
+		var j *loadJob
+		select {
+		case j = <-free:
+		case <-failed:
+			return errStopped
+		}
+		j.seq, j.payload, j.done = seq, payload, make(chan struct{})
+		if !owned {
+			j.buf = append(j.buf[:0], payload...)
+			j.payload = j.buf
+		}
+		work <- j // never blocks: the channels hold every job
+		ordered <- j
+		return nil
+	}
+	err := produce(feed)
+	close(work)
+	close(ordered)
+	workers.Wait()
+	foldErr := <-folded
+	if errors.Is(err, errStopped) {
+		err = nil // the folding's error says why
+	}
+	return errors.Join(foldErr, err)
+}
+
+// prepareJobs decodes messages and checks their events' chain.
+func prepareJobs(work <-chan *loadJob) {
+	dec := newTransientDecoder()
+	for j := range work {
+		j.events, _, j.err = dec.decode(j.events[:0], j.payload)
+		if j.err == nil {
+			j.err = j.run.Prepare(j.events)
+		}
+		if j.err != nil {
+			j.err = fmt.Errorf("jetstream: message %d: %w", j.seq, j.err)
+		}
+		close(j.done)
+	}
+}
+
+// fold adds the prepared messages to the loader in order, and recycles
+// their jobs. After the first error it only drains, having closed failed
+// to stop the reading.
+func (l *loading) fold(ordered <-chan *loadJob, free chan<- *loadJob, failed chan struct{}) error {
+	var err error
+	for j := range ordered {
+		<-j.done
+		if err == nil {
+			err = j.err
+		}
+		if err == nil && j.seq != l.lastSeq+1 {
+			err = fmt.Errorf("jetstream: message %d after %d: %w", j.seq, l.lastSeq, eventstore.ErrCorrupt)
+		}
+		if err == nil {
+			err = l.loader.Add(&j.run)
+		}
+		if err == nil {
+			l.firstPos = append(l.firstPos, j.events[0].Position)
+			l.lastSeq = j.seq
+		} else if failed != nil {
+			close(failed)
+			failed = nil
+		}
+		clear(j.events) // they alias the payload, reused next
+		j.payload = nil
+		free <- j
+	}
+	return err
+}
+
+// load rebuilds the state from the cache and the stream. A cache found
+// wrong is emptied and the state rebuilt from the stream alone, so that a
+// damaged cache costs time, never correctness.
+func (s *Store) load(ctx context.Context) error {
+	events, err := s.streamEvents(ctx)
+	if err != nil {
+		return err
+	}
+	cached, err := s.loadFrom(ctx, events, true)
+	if err != nil && cached && isCorruption(err) {
+		if err = s.cache.restart(); err == nil {
+			_, err = s.loadFrom(ctx, events, false)
+		}
+	}
+	return err
+}
+
+func isCorruption(err error) bool {
+	return errors.Is(err, eventstore.ErrCorrupt) || errors.Is(err, errBadPayload)
+}
+
+// streamEvents returns how many events the stream holds, to size the
+// loader: the last message tells where the log ends.
+func (s *Store) streamEvents(ctx context.Context) (int, error) {
+	last, err := s.streamLast(ctx)
+	if err != nil || last == 0 {
+		return 0, err
+	}
+	b, err := s.get(ctx, newDecoder(), last)
+	if err != nil {
+		return 0, err
+	}
+	return int(b.header.first) + b.header.count - 1, nil
+}
+
+// loadFrom rebuilds the state, first from the cache when useCache is set
+// (reporting whether any of it was used), then from the stream past it,
+// feeding the cache with what it lacked.
+func (s *Store) loadFrom(ctx context.Context, events int, useCache bool) (cached bool, err error) {
+	l := &loading{loader: eventstore.NewLoader(events)}
+	if useCache && s.cache != nil {
+		if err := s.loadCache(ctx, l); err != nil {
+			if err := s.cache.restart(); err != nil {
+				return false, err
+			}
+			l = &loading{loader: eventstore.NewLoader(events)}
+		}
+	}
+	cached = l.lastSeq > 0
+	s.startCache()
+	last, err := s.streamLast(ctx)
+	if err == nil && last > l.lastSeq {
+		err = l.pass(func(feed feedFunc) error {
+			return s.scan(ctx, l.lastSeq+1, last, func(b batch) error {
+				if err := feed(b.seq, b.payload, true); err != nil {
+					return err
+				}
+				if s.cache != nil {
+					s.cache.add(b.seq, b.payload)
+				}
+				return nil
+			})
+		})
+	}
+	if err != nil {
+		return cached, err
+	}
+	state, err := l.loader.State()
+	if err != nil {
+		return cached, fmt.Errorf("jetstream: %w", err)
+	}
+	s.mu.Lock()
+	s.state, s.lastSeq, s.firstPos = state, l.lastSeq, l.firstPos
+	s.mu.Unlock()
+	return cached, nil
+}
+
+// loadCache feeds the cached messages to l, then checks the last one
+// against the stream: the hash chain then vouches for all before it.
+func (s *Store) loadCache(ctx context.Context, l *loading) error {
+	err := l.pass(func(feed feedFunc) error {
+		return s.cache.load(func(seq uint64, payload []byte) error {
+			return feed(seq, payload, false)
+		})
+	})
+	if err != nil || l.lastSeq == 0 {
+		return err
+	}
+	if l.lastSeq != s.cache.lastSeq.Load() {
+		return fmt.Errorf("jetstream: cache holds %d messages, %d loaded", s.cache.lastSeq.Load(), l.lastSeq)
+	}
+	payload, err := s.cache.read(l.lastSeq)
+	if err != nil {
+		return err
+	}
+	return s.matchesStream(ctx, l.lastSeq, payload)
+}
