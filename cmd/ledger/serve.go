@@ -123,7 +123,7 @@ func (m *Main) open(ctx context.Context) error {
 		tree, err := audit.Build(openCtx, m.store)
 		built <- builtTree{tree, err}
 	}()
-	m.writer, err = writer.Open(openCtx, m.store)
+	m.writer, err = writer.Open(openCtx, m.store, writer.WithSnapshotDir(filepath.Join(m.cfg.DataDir, "writer")))
 	tree := <-built
 	if err != nil {
 		return err
