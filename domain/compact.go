@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"crypto/sha256"
 	"math"
 	"strings"
 
@@ -132,4 +133,21 @@ func addFen(a, b fen) fen {
 	sum := a + b
 	assert((b >= 0) == (sum >= a), "fen overflow: %d + %d", a, b)
 	return sum
+}
+
+// idKey stands for the id of a payment, placement or training: the first
+// 128 bits of its SHA-256. These tables hold a row per event of the
+// commonest kinds, ten million in a province's log; keyed by the id string
+// each row also kept a string header and a separate allocation of the id,
+// full of pointers the garbage collector had to follow. The rules only ever
+// look a row up by its id, never list the ids, so the digest serves. It is
+// SHA-256, not a faster hash, because ids come from clients: no one can
+// choose an id whose key is another's (a reversal that lands on someone
+// else's payment), and a chance collision among 10^10 ids has odds below
+// 10^-18.
+type idKey [16]byte
+
+func idKeyOf(id string) idKey {
+	sum := sha256.Sum256([]byte(id))
+	return idKey(sum[:16])
 }

@@ -166,7 +166,7 @@ func (l *Ledger) decidePaySubsidy(c PaySubsidy) (SubsidyPaid, *Error) {
 	if err != nil {
 		return e, err
 	}
-	if l.payments.has(c.PaymentID) {
+	if l.payments.has(idKeyOf(c.PaymentID)) {
 		return e, fail(ErrDuplicateID, "payment_id", "payment %s", c.PaymentID)
 	}
 	program, ok := l.programs.get(c.ProgramID)
@@ -242,7 +242,7 @@ func (l *Ledger) decideReverseSubsidy(c ReverseSubsidy) (SubsidyReversed, *Error
 	if err != nil {
 		return e, err
 	}
-	p, ok := l.payments.get(c.PaymentID)
+	p, ok := l.payments.get(idKeyOf(c.PaymentID))
 	if !ok {
 		return e, fail(ErrPaymentNotFound, "payment_id", "%s", c.PaymentID)
 	}

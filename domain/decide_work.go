@@ -22,7 +22,7 @@ func (l *Ledger) decideRecordPlacement(c RecordPlacement) (PlacementRecorded, *E
 	if err != nil {
 		return e, err
 	}
-	if l.placements.has(c.PlacementID) {
+	if l.placements.has(idKeyOf(c.PlacementID)) {
 		return e, fail(ErrDuplicateID, "placement_id", "placement %s", c.PlacementID)
 	}
 	b, err := l.person("beneficiary_id", c.BeneficiaryID)
@@ -41,7 +41,7 @@ func (l *Ledger) livePlacement(id string) (placement, *Error) {
 	if err := checkID("placement_id", id); err != nil {
 		return placement{}, err
 	}
-	p, ok := l.placements.get(id)
+	p, ok := l.placements.get(idKeyOf(id))
 	if !ok {
 		return p, fail(ErrPlacementNotFound, "placement_id", "%s", id)
 	}
@@ -82,7 +82,7 @@ func (l *Ledger) decideRecordTraining(c RecordTraining) (TrainingRecorded, *Erro
 	if err != nil {
 		return e, err
 	}
-	if l.trainings.has(c.TrainingID) {
+	if l.trainings.has(idKeyOf(c.TrainingID)) {
 		return e, fail(ErrDuplicateID, "training_id", "training %s", c.TrainingID)
 	}
 	if _, err := l.person("beneficiary_id", c.BeneficiaryID); err != nil {

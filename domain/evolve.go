@@ -37,8 +37,9 @@ func (l *Ledger) Evolve(e Event) {
 	case PlacementRecorded, PlacementEnded, PlacementReversed:
 		l.evolvePlacement(e)
 	case TrainingRecorded:
-		assert(!l.trainings.has(e.TrainingID), "training %s recorded twice", e.TrainingID)
-		l.trainings.set(e.TrainingID, training{beneficiary: l.names.intern(e.BeneficiaryID), date: e.Date})
+		k := idKeyOf(e.TrainingID)
+		assert(!l.trainings.has(k), "training %s recorded twice", e.TrainingID)
+		l.trainings.set(k, training{beneficiary: l.names.intern(e.BeneficiaryID), date: e.Date})
 	case TargetSet:
 		l.targets.set(targetKey{e.RegionCode, e.Year, e.Indicator, e.Issuer}, e)
 	case StatisticReported:
@@ -97,22 +98,24 @@ func (l *Ledger) evolveCertified(e CategoryCertified) {
 }
 
 func (l *Ledger) evolvePaid(e SubsidyPaid) {
-	assert(!l.payments.has(e.PaymentID), "payment %s made twice", e.PaymentID)
+	k := idKeyOf(e.PaymentID)
+	assert(!l.payments.has(k), "payment %s made twice", e.PaymentID)
 	l.addToFund(e.FundID, e.Amount.Neg())
 	p := payment{program: l.names.intern(e.ProgramID), beneficiary: l.names.intern(e.BeneficiaryID),
 		fund: l.names.intern(e.FundID), region: l.names.intern(e.RegionCode), date: e.Date, amount: toFen(e.Amount)}
-	l.payments.set(e.PaymentID, p)
+	l.payments.set(k, p)
 	key := usageKey{p.program, p.beneficiary}
 	n, _ := l.usage.get(key)
 	l.usage.set(key, n+1)
 }
 
 func (l *Ledger) evolveReversed(e SubsidyReversed) {
-	p, ok := l.payments.get(e.PaymentID)
+	k := idKeyOf(e.PaymentID)
+	p, ok := l.payments.get(k)
 	assert(ok, "reversal of unknown payment %s", e.PaymentID)
 	p.reversed = addFen(p.reversed, toFen(e.Amount))
 	assert(p.remaining() >= 0, "payment %s reversed beyond what was paid", e.PaymentID)
-	l.payments.set(e.PaymentID, p)
+	l.payments.set(k, p)
 	l.addToFund(e.FundID, e.Amount)
 	if p.remaining() == 0 {
 		// A fully reversed payment no longer counts against the limit.
@@ -185,19 +188,22 @@ func loanIDOf(e Event) string {
 func (l *Ledger) evolvePlacement(e Event) {
 	switch e := e.(type) {
 	case PlacementRecorded:
-		assert(!l.placements.has(e.PlacementID), "placement %s recorded twice", e.PlacementID)
-		l.placements.set(e.PlacementID, placement{beneficiary: l.names.intern(e.BeneficiaryID),
+		k := idKeyOf(e.PlacementID)
+		assert(!l.placements.has(k), "placement %s recorded twice", e.PlacementID)
+		l.placements.set(k, placement{beneficiary: l.names.intern(e.BeneficiaryID),
 			region: l.names.intern(e.RegionCode), indicators: l.indicatorSets.intern(e.Indicators), date: e.Date})
 	case PlacementEnded:
-		p, ok := l.placements.get(e.PlacementID)
+		k := idKeyOf(e.PlacementID)
+		p, ok := l.placements.get(k)
 		assert(ok && !p.ended, "end of unknown or ended placement %s", e.PlacementID)
 		p.ended = true
-		l.placements.set(e.PlacementID, p)
+		l.placements.set(k, p)
 	case PlacementReversed:
-		p, ok := l.placements.get(e.PlacementID)
+		k := idKeyOf(e.PlacementID)
+		p, ok := l.placements.get(k)
 		assert(ok && !p.reversed, "reversal of unknown or reversed placement %s", e.PlacementID)
 		p.reversed = true
-		l.placements.set(e.PlacementID, p)
+		l.placements.set(k, p)
 	default:
 		panic(unknownEvent(e))
 	}

@@ -21,11 +21,11 @@ type Ledger struct {
 	funds         table[string, fund]
 	beneficiaries table[string, beneficiary]
 	programs      table[string, ProgramDefined]
-	payments      table[string, payment]
+	payments      table[idKey, payment]
 	usage         table[usageKey, int] // payments not fully reversed, per program and beneficiary
 	loans         table[string, loan]
-	placements    table[string, placement]
-	trainings     table[string, training]
+	placements    table[idKey, placement]
+	trainings     table[idKey, training]
 	targets       table[targetKey, TargetSet]
 	statistics    table[statisticKey, StatisticReported]
 	policies      table[Date, LoanPolicy]
@@ -137,11 +137,11 @@ func NewLedger() *Ledger {
 		funds:         newTable[string, fund](),
 		beneficiaries: newTable[string, beneficiary](),
 		programs:      newTable[string, ProgramDefined](),
-		payments:      newTable[string, payment](),
+		payments:      newTable[idKey, payment](),
 		usage:         newTable[usageKey, int](),
 		loans:         newTable[string, loan](),
-		placements:    newTable[string, placement](),
-		trainings:     newTable[string, training](),
+		placements:    newTable[idKey, placement](),
+		trainings:     newTable[idKey, training](),
 		targets:       newTable[targetKey, TargetSet](),
 		statistics:    newTable[statisticKey, StatisticReported](),
 		policies:      newTable[Date, LoanPolicy](),

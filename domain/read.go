@@ -48,7 +48,7 @@ func (l *Ledger) Loan(id string) (LoanState, bool) {
 // PaymentRemaining returns what is left of a payment after its reversals,
 // and whether the payment exists.
 func (l *Ledger) PaymentRemaining(id string) (decimal.Decimal, bool) {
-	p, ok := l.payments.get(id)
+	p, ok := l.payments.get(idKeyOf(id))
 	if !ok {
 		return decimal.Zero, false
 	}

@@ -26,7 +26,7 @@ import (
 // layout of a row does, so that an old snapshot is refused, not misread.
 const (
 	snapshotMagic   = "LDGRSNAP"
-	snapshotVersion = 1
+	snapshotVersion = 2 // 2: payments, placements and trainings keyed by idKey
 )
 
 // Limits of a snapshot read, so that a damaged one fails instead of
@@ -221,8 +221,8 @@ func (l *Ledger) readBeneficiary(d *snapshotReader) func() (string, beneficiary)
 // writeMoneyTables writes payments, their usage and loans: the rows that
 // hold symbols and fen.
 func (l *Ledger) writeMoneyTables(e *snapshotWriter) {
-	writeRows(e, &l.payments, func(id string, p payment) {
-		e.str(id)
+	writeRows(e, &l.payments, func(k idKey, p payment) {
+		e.raw(k[:])
 		e.symbols(p.program, p.beneficiary, p.fund, p.region)
 		e.date(p.date)
 		e.varint(int64(p.amount))
@@ -245,9 +245,9 @@ func (l *Ledger) writeMoneyTables(e *snapshotWriter) {
 }
 
 func (l *Ledger) readMoneyTables(d *snapshotReader) {
-	readRows(d, &l.payments, func() (string, payment) {
-		id := d.str()
-		return id, payment{program: d.symbol(), beneficiary: d.symbol(), fund: d.symbol(), region: d.symbol(),
+	readRows(d, &l.payments, func() (idKey, payment) {
+		k := d.idKey()
+		return k, payment{program: d.symbol(), beneficiary: d.symbol(), fund: d.symbol(), region: d.symbol(),
 			date: d.date(), amount: d.fen(), reversed: d.fen()}
 	})
 	readRows(d, &l.usage, func() (usageKey, int) {
@@ -265,31 +265,31 @@ func (l *Ledger) readMoneyTables(d *snapshotReader) {
 
 // writeWorkTables writes placements and trainings.
 func (l *Ledger) writeWorkTables(e *snapshotWriter) {
-	writeRows(e, &l.placements, func(id string, p placement) {
-		e.str(id)
+	writeRows(e, &l.placements, func(k idKey, p placement) {
+		e.raw(k[:])
 		e.symbols(p.beneficiary, p.region)
 		e.uvarint(uint64(p.indicators))
 		e.date(p.date)
 		e.flags(p.ended, p.reversed)
 	})
-	writeRows(e, &l.trainings, func(id string, t training) {
-		e.str(id)
+	writeRows(e, &l.trainings, func(k idKey, t training) {
+		e.raw(k[:])
 		e.symbols(t.beneficiary)
 		e.date(t.date)
 	})
 }
 
 func (l *Ledger) readWorkTables(d *snapshotReader) {
-	readRows(d, &l.placements, func() (string, placement) {
-		id := d.str()
+	readRows(d, &l.placements, func() (idKey, placement) {
+		k := d.idKey()
 		p := placement{beneficiary: d.symbol(), region: d.symbol(), indicators: d.indicatorSet(len(l.indicatorSets.sets)), date: d.date()}
 		flags := d.flags()
 		p.ended, p.reversed = flags&1 != 0, flags&2 != 0
-		return id, p
+		return k, p
 	})
-	readRows(d, &l.trainings, func() (string, training) {
-		id := d.str()
-		return id, training{beneficiary: d.symbol(), date: d.date()}
+	readRows(d, &l.trainings, func() (idKey, training) {
+		k := d.idKey()
+		return k, training{beneficiary: d.symbol(), date: d.date()}
 	})
 }
 
@@ -457,6 +457,15 @@ func (d *snapshotReader) bytes() []byte {
 }
 
 func (d *snapshotReader) str() string { return string(d.bytes()) }
+
+func (d *snapshotReader) idKey() idKey {
+	var k idKey
+	if d.err == nil {
+		_, err := io.ReadFull(d.r, k[:])
+		d.check(err)
+	}
+	return k
+}
 
 func (d *snapshotReader) flags() byte {
 	if d.err != nil {
