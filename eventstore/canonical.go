@@ -3,7 +3,6 @@ package eventstore
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"time"
 )
 
@@ -63,23 +62,16 @@ func ChainHash(prev [32]byte, e Event) [32]byte {
 	return c.hash(prev, e)
 }
 
-// chainer computes ChainHash reusing its buffer and digest, for the loops
-// that hash every event of a log.
+// chainer computes ChainHash reusing its buffer, for the loops that hash
+// every event of a log. (sha256.Sum256 keeps its digest on the stack,
+// where a hash.Hash's Sum would allocate the result.)
 type chainer struct {
-	buf    []byte
-	digest hash.Hash
+	buf []byte
 }
 
 func (c *chainer) hash(prev [32]byte, e Event) [32]byte {
-	if c.digest == nil {
-		c.digest = sha256.New()
-	}
-	c.digest.Reset()
 	c.buf = appendCanonical(append(c.buf[:0], prev[:]...), e)
-	c.digest.Write(c.buf)
-	var out [32]byte
-	c.digest.Sum(out[:0])
-	return out
+	return sha256.Sum256(c.buf)
 }
 
 // recordedNanos maps the zero time to 0 because time.Time{}.UnixNano is

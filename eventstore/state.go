@@ -423,6 +423,7 @@ func NewLoader(events int) *Loader {
 type Run struct {
 	events []Event
 	keys   []eventKeys
+	chain  chainer // reused from run to run: hashing allocates nothing
 }
 
 type eventKeys struct {
@@ -436,9 +437,8 @@ type eventKeys struct {
 // reads events until Add returns.
 func (r *Run) Prepare(events []Event) error {
 	r.events, r.keys = events, slices.Grow(r.keys[:0], len(events))[:len(events)]
-	var c chainer
 	for i, e := range events {
-		if i > 0 && c.hash(events[i-1].Hash, e) != e.Hash {
+		if i > 0 && r.chain.hash(events[i-1].Hash, e) != e.Hash {
 			return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, e.Position)
 		}
 		k := &r.keys[i]
