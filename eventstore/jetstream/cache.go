@@ -21,8 +21,9 @@ import (
 //	bytes  the message payload, exactly as in the stream
 //
 // The cache is not trusted: at open every record is decoded and its events
-// folded through State.Restore, which checks positions and the hash chain,
-// and the last cached message is compared byte for byte with the stream's.
+// folded through an eventstore.Loader, which checks positions, versions,
+// commands and the hash chain, and the last cached message is compared byte
+// for byte with the stream's (whose hash then vouches for all before it).
 // A cache that fails any check is deleted and rebuilt from the stream. It is
 // written behind the committer and never fsynced: a torn tail is cut off at
 // open.

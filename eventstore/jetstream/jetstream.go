@@ -15,10 +15,12 @@
 // sequence of the last message this store knows. A second writer on the same
 // stream is thereby fenced: its publish fails, it catches up from the stream
 // and decides again. The store keeps in memory the head position and hash,
-// every stream's version and every command id with its result (forever: the
-// idempotency of a command does not expire with JetStream's duplicate window),
-// plus the index from message sequence to first position. It rebuilds all of
-// it at open by reading the log and verifying the hash chain.
+// every stream's version and newest event, every command id with its result
+// (forever: the idempotency of a command does not expire with JetStream's
+// duplicate window), a back-link from each event to its stream's event
+// before it, and the index from message sequence to first position. It
+// rebuilds all of it at open by reading the log and verifying the hash chain
+// (load.go: on every core, with the indexes sorted once at the end).
 //
 // Appends are group-committed by one goroutine (committer.go): it takes
 // every Append already queued, waits up to groupLinger for the callers of
