@@ -162,6 +162,7 @@ func BenchmarkInclusionProof(b *testing.B) {
 			}
 		}
 	})
+	b.Run("generate (embedded JetStream, 100,000 events)", benchJetStreamProofs)
 	b.Run("verify offline, signature included", func(b *testing.B) {
 		signer, err := audit.LoadOrCreateSigner(b.TempDir())
 		if err != nil {
@@ -183,6 +184,31 @@ func BenchmarkInclusionProof(b *testing.B) {
 			}
 		}
 	})
+}
+
+// jetStreamProofEvents is the size of the JetStream log that proofs are
+// measured on: the tree reads blocks back through the store's own reads.
+const jetStreamProofEvents = 100_000
+
+func benchJetStreamProofs(b *testing.B) {
+	js, err := jetstream.OpenEmbedded(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { js.Close() })
+	if err := appendBenchEvents(context.Background(), js, jetStreamProofEvents); err != nil {
+		b.Fatal(err)
+	}
+	tree, err := audit.Build(context.Background(), js)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for b.Loop() {
+		if _, err := tree.InclusionProof(1+rng.Uint64N(jetStreamProofEvents), jetStreamProofEvents); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkTreeBuild builds the Merkle tree of a 1,000,000-event log and

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -93,6 +94,9 @@ func TestTreeAnswersLikeATreeKeepingEveryLeaf(t *testing.T) {
 		}
 		checkAgainstReference(t, tree, ref)
 	})
+	t.Run("a tree over a log that reads ranges answers like the in-memory tree", func(t *testing.T) {
+		checkAgainstReference(t, buildTree(t, rangeLog{readAll(t, store)}), ref)
+	})
 	t.Run("the tree of a verification answers like the in-memory tree", func(t *testing.T) {
 		_, tree, err := audit.VerifyLog(testContext(t), store, audit.VerifyOptions{})
 		if err != nil {
@@ -100,6 +104,25 @@ func TestTreeAnswersLikeATreeKeepingEveryLeaf(t *testing.T) {
 		}
 		checkAgainstReference(t, tree, ref)
 	})
+}
+
+// rangeLog is a log in memory with audit.RangeReader's bounded read, which
+// hands over runs of rangeRunEvents, the last one past the end asked for,
+// as a store reading whole messages does.
+type rangeLog struct{ audit.Events }
+
+const rangeRunEvents = 100
+
+func (l rangeLog) ReadRange(ctx context.Context, after, last eventstore.Position, fn func([]eventstore.Event) error) error {
+	for start := after; start < last && start < uint64(len(l.Events)); start += rangeRunEvents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(l.Events[start:min(start+rangeRunEvents, uint64(len(l.Events)))]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TestTreeReopenedFromTheLogGivesTheSameProofs builds the tree over a
