@@ -111,7 +111,7 @@ func (x *keyIndex[V]) merge() {
 	for k, v := range x.recent {
 		add = append(add, keySlot[V]{k, v})
 	}
-	slices.SortFunc(add, func(a, b keySlot[V]) int { return compareKeys(a.key, b.key) })
+	sortSlots(add, func(a, b *keySlot[V]) int { return 0 }) // no key twice in a map
 	n, m := len(x.sorted), len(add)
 	if cap(x.sorted) < n+m {
 		grown := make([]keySlot[V], n, (n+m)*sortedGrowPercent/100)
