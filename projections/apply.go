@@ -25,6 +25,12 @@ type envelope struct {
 // apply folds one decoded event into the state. The caller guarantees that
 // positions arrive in increasing order and each exactly once.
 func (s *state) apply(env envelope, ev domain.Event) {
+	s.applyMain(env, ev)
+	s.applyCovers(env.Pos, env.Day, ev)
+}
+
+// applyMain folds in everything of an event but real-name counting.
+func (s *state) applyMain(env envelope, ev domain.Event) {
 	d := env.Day
 	s.Pos, s.Hash = env.Pos, env.Hash
 	if d > s.LastDay && env.Business {
@@ -62,16 +68,23 @@ func (s *state) apply(env envelope, ev domain.Event) {
 		s.loanEvent(e.LoanID, loanEvent{Pos: env.Pos, Day: d, Kind: loanWrittenOff, Amount: fen(e.Amount)})
 	case domain.LoanClosed:
 		s.loanEvent(e.LoanID, loanEvent{Pos: env.Pos, Day: d, Kind: loanClosed})
-	case domain.PlacementRecorded:
-		s.recordPlacement(env.Pos, d, e.BeneficiaryID, e.RegionCode, e.PlacementID, e.Indicators)
-	case domain.PlacementReversed:
-		s.reversePlacement(d, e)
-	case domain.TrainingRecorded:
-		s.recordPlacement(env.Pos, d, e.BeneficiaryID, e.RegionCode, e.TrainingID, []domain.Indicator{trainingIndicator(e.CourseKind)})
 	case domain.TargetSet:
 		s.setTarget(env.Pos, d, e)
 	case domain.StatisticReported:
 		s.reportStatistic(env.Pos, d, e)
+	}
+}
+
+// applyCovers folds in the real-name counting of a placement, its reversal
+// or a training (the covers lane); any other event it leaves alone.
+func (s *state) applyCovers(pos uint64, d day, ev domain.Event) {
+	switch e := ev.(type) {
+	case domain.PlacementRecorded:
+		s.recordPlacement(pos, d, e.BeneficiaryID, e.RegionCode, e.PlacementID, e.Indicators)
+	case domain.PlacementReversed:
+		s.reversePlacement(d, e)
+	case domain.TrainingRecorded:
+		s.recordPlacement(pos, d, e.BeneficiaryID, e.RegionCode, e.TrainingID, []domain.Indicator{trainingIndicator(e.CourseKind)})
 	}
 }
 
@@ -246,27 +259,43 @@ func (s *state) under(n, a int32) bool {
 	return false
 }
 
-// regionYear returns the progress figures of a node and a year.
+// regionYear returns the progress figures of a node and a year, through
+// the node's cache of the main lane.
 func (s *state) regionYear(n int32, year int) *regionYear {
-	r := &s.Regions[n]
-	for _, ref := range r.years {
+	return s.yearOf(&s.Regions[n].years, n, year)
+}
+
+// coverYear is regionYear through the cache of the covers lane (see
+// lanes.go), so that the two lanes never write the same cache.
+func (s *state) coverYear(n int32, year int) *regionYear {
+	if int(n) >= len(s.coverYears) {
+		s.coverYears = append(s.coverYears, make([][]yearRef, len(s.Regions)-len(s.coverYears))...)
+	}
+	return s.yearOf(&s.coverYears[n], n, year)
+}
+
+// yearOf looks a node's year up in a cache, then in Years (shared by the
+// lanes, hence the lock), adding it when new.
+func (s *state) yearOf(cache *[]yearRef, n int32, year int) *regionYear {
+	for _, ref := range *cache {
 		if ref.year == int32(year) {
 			return ref.ry
 		}
 	}
 	k := nodeYear{Node: n, Year: int32(year)}
+	s.yearsMu.Lock()
 	ry := s.Years[k]
 	if ry == nil {
 		ry = &regionYear{}
 		s.Years[k] = ry
 	}
-	r.years = append(r.years, yearRef{year: int32(year), ry: ry})
+	s.yearsMu.Unlock()
+	*cache = append(*cache, yearRef{year: int32(year), ry: ry})
 	return ry
 }
 
-// addActual adds delta to an indicator of a region and all its ancestors.
-func (s *state) addActual(n int32, year int, ind domain.Indicator, d day, delta int64) {
-	i := indicatorIdx[ind]
+// addActual adds delta to indicator i of a region and all its ancestors.
+func (s *state) addActual(n int32, year int, i uint8, d day, delta int64) {
 	for ; n >= 0; n = s.Regions[n].Parent {
 		s.regionYear(n, year).Actual[i].add1(d, delta)
 		s.dirty.mark(viewProgress, s.Regions[n].Code, year)
@@ -275,7 +304,7 @@ func (s *state) addActual(n int32, year int, ind domain.Indicator, d day, delta 
 
 func (s *state) subsidy(pos uint64, d day, regionCode string, amount int64) {
 	n := s.node(regionCode)
-	s.addActual(n, d.year(), domain.SubsidiesPaidAmount, d, amount)
+	s.addActual(n, d.year(), indSubsidiesPaidAmount, d, amount)
 	s.Subsidies.add(contribution{Pos: pos, Node: n, Day: d, Amount: amount})
 }
 
@@ -289,11 +318,11 @@ func (s *state) issueLoan(pos uint64, d day, e domain.LoanIssued) {
 		Account: l.Account, Interest: l.Interest, WriteOff: l.WriteOff}
 	s.loanEvent(e.LoanID, loanEvent{Pos: pos, Day: d, Kind: loanIssued, Amount: principal, Extra: int64(e.JobsCreated)})
 	year := d.year()
-	s.addActual(n, year, domain.LoansIssuedCount, d, 1)
-	s.addActual(n, year, domain.LoansIssuedAmount, d, principal)
+	s.addActual(n, year, indLoansIssuedCount, d, 1)
+	s.addActual(n, year, indLoansIssuedAmount, d, principal)
 	if e.PoorVillage {
-		s.addActual(n, year, domain.LoansPoorVillagesCount, d, 1)
-		s.addActual(n, year, domain.LoansPoorVillagesAmount, d, principal)
+		s.addActual(n, year, indLoansPoorVillagesCount, d, 1)
+		s.addActual(n, year, indLoansPoorVillagesAmount, d, principal)
 	}
 }
 

@@ -70,7 +70,7 @@ func (s *state) addCover(p int32, c cover) {
 	ps.Covers = slices.Insert(ps.Covers, at, c)
 	if hi == lo {
 		// The common case: a person's first placement for this indicator and year.
-		s.addActual(c.Node, int(c.Year), domain.Indicators[c.Ind], c.From, 1)
+		s.addCount(c.Node, int(c.Year), c.Ind, c.From, 1)
 		return
 	}
 	if openBefore(ps.Covers[lo:at], c.Node) {
@@ -86,6 +86,15 @@ func (s *state) addCover(p int32, c cover) {
 	}
 	s.spans = spans
 	s.moveCounts(c.Node, int32(c.Year), c.Ind, spans)
+}
+
+// addCount is addActual for the covers lane: delta persons counted for
+// indicator i under a region and all its ancestors.
+func (s *state) addCount(n int32, year int, i uint8, d day, delta int64) {
+	for ; n >= 0; n = s.Regions[n].Parent {
+		s.coverYear(n, year).Actual[i].add1(d, delta)
+		s.dirty.mark(viewProgress, s.Regions[n].Code, year)
+	}
 }
 
 // openBefore reports whether a standing cover in the same region starts on
@@ -236,7 +245,7 @@ func (s *state) addDiff(a int32, year int, ind uint8, before, after []step) {
 			k++
 		}
 		if v != 0 {
-			s.regionYear(a, year).Actual[ind].add1(d, v)
+			s.coverYear(a, year).Actual[ind].add1(d, v)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"strings"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/hrss-ledger/ledger/domain"
@@ -104,6 +106,13 @@ func legs(ev domain.Event, buf *[maxLegs]leg) []leg {
 	return nil
 }
 
+// beneficiaryPrefix begins the name of every beneficiary's account.
+var beneficiaryPrefix = func() string {
+	prefix := strings.TrimSuffix(domain.BeneficiaryAccount("x"), "x")
+	assert(domain.BeneficiaryAccount("B1") == prefix+"B1", "a beneficiary's account is not prefix+id")
+	return prefix
+}()
+
 // account returns the number of the account r names, opening it at the
 // first posting: the number is kept on the account's owner, so that the
 // name is built and looked up only then.
@@ -113,7 +122,14 @@ func (s *state) account(r acctRef) int32 {
 	case acctFund:
 		slot = &s.fund(r.id).Account
 	case acctBeneficiary:
-		slot = &s.Persons[s.person(r.id)].Account
+		// Looked up by name, without building it, so that beneficiaries
+		// (the covers lane's) are not touched by the main lane.
+		var buf [64]byte
+		name := append(append(buf[:0], beneficiaryPrefix...), r.id...)
+		if a, ok := s.AccountIdx[string(name)]; ok {
+			return a
+		}
+		return s.openAccount(r)
 	case acctLoan:
 		slot = &s.loanRecord(r.id).Account
 	case acctInterest:

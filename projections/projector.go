@@ -194,33 +194,42 @@ func (p *Projector) Regions() []string {
 }
 
 // applyBatch applies decoded events in order under the write lock, skipping
-// positions already applied (at-least-once delivery, exactly-once effect).
-func (p *Projector) applyBatch(batch []decoded) error {
+// positions already applied (at-least-once delivery, exactly-once effect);
+// lane, when not nil, takes the covers lane's part (lanes.go).
+func (p *Projector) applyBatch(batch []decoded, lane *coverLane) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	moved := false
-	for i := range batch {
-		b := &batch[i]
-		if b.env.Pos <= p.s.Pos {
-			continue
-		}
-		if b.err != nil {
-			return fmt.Errorf("projections: event at %d: %w", b.env.Pos, b.err)
-		}
-		if b.env.Pos != p.s.Pos+1 {
-			// The views number events by position (eventInfo): a gap would
-			// shift every later event.
-			return fmt.Errorf("projections: event at %d after %d: %w", b.env.Pos, p.s.Pos, ErrPositionGap)
-		}
-		p.s.apply(b.env, b.ev)
-		moved = true
-	}
-	if moved {
+	batch, err := admit(batch, p.s.Pos)
+	if len(batch) > 0 {
+		p.s.applyAll(batch, lane)
 		close(p.advanced)
 		p.advanced = make(chan struct{})
 		if p.s.dirty != nil {
 			p.nudge()
 		}
 	}
-	return nil
+	return err
+}
+
+// admit returns the events of a batch to apply after position pos: those
+// past it, up to the first that failed to decode or does not follow the
+// one before, with that event's error.
+func admit(batch []decoded, pos uint64) ([]decoded, error) {
+	lo := 0
+	for lo < len(batch) && batch[lo].env.Pos <= pos {
+		lo++
+	}
+	for i := lo; i < len(batch); i++ {
+		b := &batch[i]
+		if b.err != nil {
+			return batch[lo:i], fmt.Errorf("projections: event at %d: %w", b.env.Pos, b.err)
+		}
+		if b.env.Pos != pos+1 {
+			// The views number events by position (eventInfo): a gap would
+			// shift every later event.
+			return batch[lo:i], fmt.Errorf("projections: event at %d after %d: %w", b.env.Pos, pos, ErrPositionGap)
+		}
+		pos++
+	}
+	return batch[lo:], nil
 }

@@ -52,8 +52,8 @@ type decodeJob struct {
 }
 
 // CatchUp applies every event of the log after the views' position, up to
-// the head as of the call. Decoding (the bulk of the work) runs on every
-// core while one goroutine applies the decoded events in log order.
+// the head as of the call. Decoding runs on every core while two goroutines
+// (lanes.go) apply the decoded events, each its part in log order.
 func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -77,11 +77,13 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	}
 	readErr := make(chan error, 1)
 	go func() { readErr <- p.feed(ctx, r, jobs, order, free) }()
+	lane, stopLane := startCoverLane()
+	defer stopLane()
 	var applyErr error
 	for j := range order {
 		<-j.done
 		if applyErr == nil {
-			if applyErr = p.applyBatch(j.out); applyErr != nil {
+			if applyErr = p.applyBatch(j.out, lane); applyErr != nil {
 				cancel()
 			}
 		}
@@ -261,7 +263,7 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 	lastSnapshot := time.Now()
 	syms := domain.NewSymbols()
 	err := log.Subscribe(ctx, p.Position(), func(e eventstore.Event) error {
-		if err := p.applyBatch([]decoded{decode(&e, syms)}); err != nil {
+		if err := p.applyBatch([]decoded{decode(&e, syms)}, nil); err != nil {
 			return err
 		}
 		if time.Since(lastSnapshot) >= p.cfg.SnapshotInterval {

@@ -258,10 +258,10 @@ func TestGapInPositionsIsRefused(t *testing.T) {
 	at := func(pos uint64) decoded {
 		return decoded{env: envelope{Pos: pos, Type: domain.TypeCheckpointRecorded, Day: minDay}}
 	}
-	if err := p.applyBatch([]decoded{at(1), at(2)}); err != nil {
+	if err := p.applyBatch([]decoded{at(1), at(2)}, nil); err != nil {
 		t.Fatalf("positions 1, 2: %v", err)
 	}
-	err = p.applyBatch([]decoded{at(4)})
+	err = p.applyBatch([]decoded{at(4)}, nil)
 	if !errors.Is(err, ErrPositionGap) {
 		t.Errorf("got %v after a gap, want ErrPositionGap", err)
 	}

@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"sync"
+
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
@@ -40,6 +42,11 @@ type state struct {
 	Subsidies chunked[contribution]
 
 	dirty *dirty // changes since the last publication; nil when nobody listens
+
+	// yearsMu guards Years while the two lanes of a catch-up apply a batch
+	// (lanes.go); coverYears is the covers lane's cache of it, by node.
+	yearsMu    sync.Mutex
+	coverYears [][]yearRef
 
 	// Scratch buffers of real-name counting, reused from one event to the next.
 	spans                   []span
@@ -194,8 +201,6 @@ type personCovers struct {
 	// indicator and start, so that those of one year and indicator (the
 	// unit of real-name counting) are contiguous and in date order.
 	Covers []cover
-	// Account is the number of the beneficiary's account, 0 until posted to.
-	Account int32
 }
 
 // cover is one placement (or training) of a person counting for an
