@@ -2,8 +2,12 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"runtime"
+
+	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/hrss-ledger/ledger/eventstore"
 )
@@ -46,8 +50,9 @@ func (t *Tree) build(ctx context.Context, log Log) error {
 	free := make(chan *hashJob, workers*6+2)
 	for range workers {
 		go func() {
+			sha := sha256.New() // one per worker: a leaf's hash allocates nothing
 			for j := range jobs {
-				j.hash()
+				j.hash(sha)
 			}
 		}()
 	}
@@ -70,10 +75,13 @@ func (t *Tree) build(ctx context.Context, log Log) error {
 }
 
 // hash computes the run's leaf hashes and folds its complete blocks.
-func (j *hashJob) hash() {
+func (j *hashJob) hash(sha hash.Hash) {
 	j.leaves = j.leaves[:len(j.events)]
 	for i := range j.events {
-		j.leaves[i] = LeafHash(j.events[i])
+		sha.Reset()
+		sha.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
+		sha.Write(eventstore.Canonical(j.events[i]))
+		sha.Sum(j.leaves[i][:0])
 	}
 	j.roots = len(j.events) / blockLeaves
 	for b := range j.roots {
