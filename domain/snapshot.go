@@ -34,7 +34,8 @@ const (
 const (
 	maxSnapshotStringBytes = 1 << 20 // one id, name or event body
 	maxSnapshotRows        = 1 << 32 // rows of one table
-	maxSnapshotPresize     = 1 << 20 // rows a table is sized for before they are read: a damaged count must not allocate gigabytes
+	maxSnapshotPresize     = 1 << 20 // rows a table is sized for before they are read, when the input's size is unknown
+	minSnapshotRowBytes    = 16      // no row or name is shorter: an input of n bytes holds fewer than n/16
 )
 
 // ErrSnapshotFormat reports bytes that are not a snapshot this version of
@@ -61,9 +62,16 @@ func (l *Ledger) WriteTo(w io.Writer) (int64, error) {
 }
 
 // ReadLedger reads a state written by WriteTo. It refuses another format
-// version or damaged content with ErrSnapshotFormat.
+// version or damaged content with ErrSnapshotFormat. A reader that tells
+// its Size (bytes.Reader, io.SectionReader) lets the tables be sized at
+// once for their rows, instead of growing through every power of two.
 func ReadLedger(r io.Reader) (*Ledger, error) {
-	d := &snapshotReader{r: bufio.NewReaderSize(r, 1<<16)}
+	d := &snapshotReader{r: bufio.NewReaderSize(r, 1<<16), presize: maxSnapshotPresize}
+	if sized, ok := r.(interface{ Size() int64 }); ok {
+		// A damaged count must not allocate gigabytes: no table has more
+		// rows than the input has room for.
+		d.presize = int(min(sized.Size()/minSnapshotRowBytes, maxSnapshotRows))
+	}
 	magic := make([]byte, len(snapshotMagic))
 	if _, err := io.ReadFull(d.r, magic); err != nil || string(magic) != snapshotMagic {
 		return nil, fmt.Errorf("%w: no snapshot header", ErrSnapshotFormat)
@@ -104,9 +112,9 @@ func (l *Ledger) writeSymbols(e *snapshotWriter) {
 // symbol it had when written.
 func (l *Ledger) readSymbols(d *snapshotReader) {
 	n := d.count()
-	l.names.ids = make(map[string]symbol, min(n, maxSnapshotPresize)+1)
+	l.names.ids = make(map[string]symbol, min(n, d.presize)+1)
 	l.names.ids[""] = 0
-	l.names.names = make([]string, 1, min(n, maxSnapshotPresize)+1)
+	l.names.names = make([]string, 1, min(n, d.presize)+1)
 	for i := 1; i <= n && d.err == nil; i++ {
 		if l.names.intern(d.str()) != symbol(i) {
 			d.fail("name %d repeats an earlier one", i)
@@ -308,7 +316,7 @@ func readRows[K comparable, V any](d *snapshotReader, t *table[K, V], row func()
 	if d.err != nil {
 		return
 	}
-	t.rows = make(map[K]V, min(n, maxSnapshotPresize))
+	t.rows = make(map[K]V, min(n, d.presize))
 	for i := 0; i < n && d.err == nil; i++ {
 		k, v := row()
 		if t.rows[k] = v; len(t.rows) != i+1 {
@@ -395,6 +403,7 @@ type snapshotReader struct {
 	r       *bufio.Reader
 	err     error
 	symbols int // how many names a row's symbols may stand for: set by readSymbols
+	presize int // the most rows a table is sized for before they are read
 }
 
 func (d *snapshotReader) fail(format string, args ...any) {

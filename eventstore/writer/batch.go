@@ -329,30 +329,46 @@ func (w *Writer) catchUp(ctx context.Context) error {
 	}()
 	// Commands at or below known are the store's to remember; sampled
 	// before reading, as it only grows.
-	known := w.commandsKnown()
-	// A command's events are consecutive: its id is hashed once.
-	var lastID string
-	var lastKey eventstore.Key
-	applied := 0
-	return w.store.Read(ctx, w.head, func(e eventstore.Event) error {
-		ev, err := domain.Decode(e.Type, e.Data)
-		if err != nil {
-			return fmt.Errorf("decode position %d: %w", e.Position, err)
-		}
-		w.ledger.Evolve(ev)
-		w.head = e.Position
-		w.visible.Store(e.Position)
-		if id := e.Meta.CommandID; id != "" && e.Position > known {
-			if id != lastID {
-				lastID, lastKey = id, eventstore.KeyOf(id)
-			}
-			if err := w.rememberEvent(lastKey, e); err != nil {
+	run := &catchUpRun{known: w.commandsKnown(), syms: domain.NewSymbols()}
+	return eventstore.ReadBatches(ctx, w.store, w.head, func(events []eventstore.Event) error {
+		for i := range events {
+			if err := w.fold(run, &events[i]); err != nil {
 				return err
 			}
 		}
-		if applied++; w.marked && applied%catchUpMarkEvents == 0 {
-			w.ledger.Mark()
-		}
 		return nil
 	})
+}
+
+// catchUpRun is what one catch-up carries from event to event.
+type catchUpRun struct {
+	known   eventstore.Position
+	syms    *domain.Symbols // shares the values repeated across events as they are decoded
+	applied int
+	// A command's events are consecutive: its id is hashed once.
+	lastID  string
+	lastKey eventstore.Key
+}
+
+// fold applies one event read from the log to the state.
+func (w *Writer) fold(run *catchUpRun, e *eventstore.Event) error {
+	ev, err := domain.DecodeWith(e.Type, e.Data, run.syms)
+	if err != nil {
+		return fmt.Errorf("decode position %d: %w", e.Position, err)
+	}
+	w.ledger.Evolve(ev)
+	w.head = e.Position
+	w.visible.Store(e.Position)
+	if id := e.Meta.CommandID; id != "" && e.Position > run.known {
+		if id != run.lastID {
+			run.lastID, run.lastKey = id, eventstore.KeyOf(id)
+		}
+		if err := w.rememberEvent(run.lastKey, *e); err != nil {
+			return err
+		}
+	}
+	if run.applied++; w.marked && run.applied%catchUpMarkEvents == 0 {
+		w.ledger.Mark()
+	}
+	return nil
 }

@@ -105,13 +105,13 @@ func loadSnapshot(ctx context.Context, path string, store eventstore.Store, look
 		return nil, 0, err
 	}
 	defer f.Close()
-	content, err := checkedContent(f)
+	size, err := checkedSize(f)
 	if err != nil {
 		return nil, 0, err
 	}
 	header := make([]byte, headerBytes)
-	if _, err := io.ReadFull(content, header); err != nil {
-		return nil, 0, errSnapshotFormat
+	if _, err := f.ReadAt(header, 0); err != nil {
+		return nil, 0, fmt.Errorf("read: %w", err)
 	}
 	h, err := decodeHeader(header)
 	if err != nil {
@@ -123,37 +123,38 @@ func loadSnapshot(ctx context.Context, path string, store eventstore.Store, look
 	if known := lookup.CommandsKnown(); known < h.position {
 		return nil, 0, fmt.Errorf("%w: it knows up to %d, the snapshot is at %d", errSnapshotUnknown, known, h.position)
 	}
-	ledger, err := domain.ReadLedger(content)
+	// A SectionReader tells ReadLedger its size, to size the tables at once.
+	ledger, err := domain.ReadLedger(io.NewSectionReader(f, int64(headerBytes), size-int64(headerBytes)))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", errSnapshotFormat, err)
 	}
 	return ledger, h.position, nil
 }
 
-// checkedContent verifies the file's checksum and returns a reader of the
+// checkedSize verifies the file's checksum and returns the size of the
 // content before it. The file is read twice, the second time from the page
-// cache: decoding only what is known intact.
-func checkedContent(f *os.File) (io.Reader, error) {
+// cache: only content known intact is decoded.
+func checkedSize(f *os.File) (int64, error) {
 	info, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	size := info.Size() - sha256.Size
 	if size < int64(headerBytes) {
-		return nil, errSnapshotFormat
+		return 0, errSnapshotFormat
 	}
 	sum := sha256.New()
 	if _, err := io.Copy(sum, io.NewSectionReader(f, 0, size)); err != nil {
-		return nil, fmt.Errorf("read: %w", err)
+		return 0, fmt.Errorf("read: %w", err)
 	}
 	want := make([]byte, sha256.Size)
 	if _, err := f.ReadAt(want, size); err != nil {
-		return nil, fmt.Errorf("read: %w", err)
+		return 0, fmt.Errorf("read: %w", err)
 	}
 	if !bytes.Equal(sum.Sum(nil), want) {
-		return nil, errSnapshotChecksum
+		return 0, errSnapshotChecksum
 	}
-	return bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 1<<20), nil
+	return size, nil
 }
 
 // vouch checks that the log's event at the snapshot's position has the hash
