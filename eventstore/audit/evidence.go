@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/hrss-ledger/ledger/domain"
-	"github.com/hrss-ledger/ledger/eventstore"
 )
 
 // The evidence package: one directory a third party verifies with the
@@ -146,51 +144,6 @@ func checkExportable(ev Evidence, tree *Tree, cp Checkpoint, pub ed25519.PublicK
 		}
 	}
 	return nil
-}
-
-// evidenceEvents reads, in one pass over the log, each distinct event the
-// entries name, with the hash before it and its proof.
-func evidenceEvents(ctx context.Context, entries []domain.HistoryEntry, log Log, tree *Tree, size uint64) ([]EvidenceEvent, error) {
-	positions := make([]eventstore.Position, 0, len(entries))
-	for _, entry := range entries {
-		positions = append(positions, entry.Position)
-	}
-	slices.Sort(positions)
-	positions = slices.Compact(positions)
-	if len(positions) == 0 {
-		return []EvidenceEvent{}, nil
-	}
-	out := make([]EvidenceEvent, 0, len(positions))
-	var prev [32]byte
-	next := 0
-	// Start one event early: its hash is the first event's prev_hash.
-	after := positions[0] - 1
-	if after > 0 {
-		after--
-	}
-	err := log.Read(ctx, after, func(e eventstore.Event) error {
-		if e.Position == positions[next] {
-			out = append(out, EvidenceEvent{Event: Record(e), PrevHash: prev})
-			if next++; next == len(positions) {
-				return errFound
-			}
-		}
-		prev = e.Hash
-		return nil
-	})
-	if err != nil && !errors.Is(err, errFound) {
-		return nil, fmt.Errorf("audit: evidence events: %w", err)
-	}
-	if len(out) != len(positions) {
-		return nil, fmt.Errorf("audit: evidence events: found %d of %d positions: %w", len(out), len(positions), ErrTreeSize)
-	}
-	// The proofs read blocks of the log back: after the walk, not inside it.
-	for i := range out {
-		if out[i].Proof, err = tree.InclusionProof(out[i].Event.Position, size); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 func marshalFile(v any) ([]byte, error) {

@@ -26,8 +26,16 @@ import (
 )
 
 // cityLog writes, through the domain's rules, a fund that is allocated
-// money and pays subsidies, and a loan issued and repaid in parts.
+// money and pays subsidies to six people, and a loan issued and repaid in
+// parts.
 func cityLog(t *testing.T) *memory.Store {
+	t.Helper()
+	return cityLogOf(t, 6)
+}
+
+// cityLogOf is cityLog with subsidies paid to the given number of people,
+// one payment a month from February to July in turn.
+func cityLogOf(t *testing.T, people int) *memory.Store {
 	t.Helper()
 	store := memory.New()
 	t.Cleanup(func() { store.Close() })
@@ -44,13 +52,13 @@ func cityLog(t *testing.T) *memory.Store {
 		domain.DefineProgram{ProgramID: "STARTUP", SubsidyType: domain.OneTimeStartup, Name: "一次性创业补贴",
 			AmountRule: domain.AmountRule{Fixed: dec("5000")}, LimitPerBeneficiary: 1, ValidFrom: d},
 	}
-	for i := range 6 {
+	for i := range people {
 		commands = append(commands, domain.RegisterBeneficiary{BeneficiaryID: person(i), Kind: domain.Person,
 			IDNumber: idNumber(i), RegionCode: "610902", Date: d,
 			Categories: []domain.CategoryPeriod{{Category: domain.PovertyLabour, From: d}}})
 		commands = append(commands, domain.PaySubsidy{PaymentID: fmt.Sprintf("PAY%d", i), ProgramID: "STARTUP",
 			BeneficiaryID: person(i), FundID: "EMP", Amount: dec("5000"),
-			Date: domain.MustDate(fmt.Sprintf("2017-0%d-01", 2+i)), Document: fmt.Sprintf("安人社〔2017〕%d号", 9+i)})
+			Date: domain.MustDate(fmt.Sprintf("2017-0%d-01", 2+i%6)), Document: fmt.Sprintf("安人社〔2017〕%d号", 9+i)})
 	}
 	commands = append(commands,
 		domain.IssueLoan{LoanID: "L1", BorrowerID: person(0), BorrowerKind: domain.Individual, Bank: "ABC",
@@ -151,6 +159,44 @@ func TestEvidenceOfAnAccountVerifiesOffline(t *testing.T) {
 			}
 			if report.Account != tt.account || report.Entries != tt.wantEntries {
 				t.Errorf("report = %+v, want %s with %d entries", report, tt.account, tt.wantEntries)
+			}
+		})
+	}
+}
+
+// TestEvidenceOfAHistoryOverManyBlocksVerifiesOffline exports a history
+// whose events lie in several blocks of the tree, against a checkpoint of
+// the whole log and one of a size inside its last block.
+func TestEvidenceOfAHistoryOverManyBlocksVerifiesOffline(t *testing.T) {
+	store := cityLogOf(t, 150) // about 310 events: five blocks
+	signer := newSigner(t)
+	tree := buildTree(t, store)
+	entries := history(t, store, "fund:EMP", "", "")
+	head := tree.Size()
+	older, err := tree.Root(head - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cp   audit.Checkpoint
+	}{
+		{"against a checkpoint of the whole log", signer.Checkpoint(tree, closeOfDay)},
+		{"against a checkpoint of all but the last event", signer.Sign(head-1, older, closeOfDay)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "evidence")
+			ev := audit.Evidence{Account: "fund:EMP", Entries: entries}
+			if _, err := audit.WriteEvidence(testContext(t), dir, ev, store, tree, tt.cp, signer.PublicKey()); err != nil {
+				t.Fatalf("WriteEvidence: %v", err)
+			}
+			report, err := audit.VerifyEvidence(dir, signer.PublicKey())
+			if err != nil {
+				t.Fatalf("VerifyEvidence: %v", err)
+			}
+			if report.Entries != 151 || report.Events != 151 {
+				t.Errorf("report = %+v, want 151 entries and events", report)
 			}
 		})
 	}

@@ -152,7 +152,12 @@ func (t *Tree) rootAt(ctx context.Context, size uint64) (Hash, error) {
 // InclusionProof proves that the event at position is leaf position-1 of
 // the tree of the given size.
 func (t *Tree) InclusionProof(position, size uint64) (InclusionProof, error) {
-	v := t.snapshot()
+	ctx, cancel := context.WithTimeout(context.Background(), blockReadTimeout)
+	defer cancel()
+	return t.snapshot().inclusionProof(ctx, position, size)
+}
+
+func (v *view) inclusionProof(ctx context.Context, position, size uint64) (InclusionProof, error) {
 	if position == 0 || position > size || size > v.size {
 		return InclusionProof{}, fmt.Errorf("audit: inclusion of position %d in size %d of a tree of size %d: %w",
 			position, size, v.size, ErrTreeSize)
@@ -161,8 +166,6 @@ func (t *Tree) InclusionProof(position, size uint64) (InclusionProof, error) {
 	if err != nil {
 		return InclusionProof{}, fmt.Errorf("audit: inclusion proof: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), blockReadTimeout)
-	defer cancel()
 	p := InclusionProof{Format: InclusionProofFormat, Position: position, TreeSize: size}
 	if p.Hashes, err = v.rehash(ctx, nodes); err != nil {
 		return InclusionProof{}, err

@@ -77,7 +77,8 @@ func (s *treeState) frontierRoot() Hash {
 type view struct {
 	treeState
 	source  leafSource
-	fetched []fetchedBlock
+	fetched []fetchedBlock // read back from source
+	offered fetchedBlock   // handed over by the caller (offer)
 }
 
 type fetchedBlock struct {
@@ -163,14 +164,16 @@ func (v *view) leaf(ctx context.Context, index uint64) (Hash, error) {
 // block returns the leaves of one block, read back once per query and
 // checked against what the tree kept of it.
 func (v *view) block(ctx context.Context, index uint64) ([]Hash, error) {
+	if v.offered.leaves != nil && v.offered.index == index {
+		return v.offered.leaves, nil
+	}
 	for _, f := range v.fetched {
 		if f.index == index {
 			return f.leaves, nil
 		}
 	}
 	first := index * blockLeaves
-	end := min(first+blockLeaves, v.size)
-	leaves, err := v.source.leafHashes(ctx, first, end)
+	leaves, err := v.source.leafHashes(ctx, first, v.blockEnd(index))
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +182,23 @@ func (v *view) block(ctx context.Context, index uint64) ([]Hash, error) {
 	}
 	v.fetched = append(v.fetched, fetchedBlock{index, leaves})
 	return leaves, nil
+}
+
+// blockEnd returns the leaf index after a block: the block's end, or the
+// view's size for the last, incomplete block.
+func (v *view) blockEnd(index uint64) uint64 {
+	return min((index+1)*blockLeaves, v.size)
+}
+
+// offer hands the view the leaves of a block that its caller hashed from
+// the log itself, in place of the block offered before; they are checked
+// like a block the view reads.
+func (v *view) offer(index uint64, leaves []Hash) error {
+	if err := v.check(index, leaves); err != nil {
+		return err
+	}
+	v.offered = fetchedBlock{index, leaves}
+	return nil
 }
 
 // check compares a block read back from the log with the tree: a complete
