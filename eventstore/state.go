@@ -1,11 +1,16 @@
 package eventstore
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -400,14 +405,22 @@ func (l *backLinks) before(p Position) Position {
 // a backend's open: the hashing, the costly part, goes on as many
 // goroutines as the backend likes (Run.Prepare, one run of events each),
 // and the indexes are sorted once at the end (State) instead of growing
-// event by event. It checks all that Restore does.
+// event by event. It checks all that Restore does. It can resume from a
+// state saved at the last close (Resume), then checking only the hash
+// chain up to that state's head.
 type Loader struct {
 	head     Position
 	hash     [32]byte
 	chain    chainer
 	streams  []keySlot[streamEntry]  // one per event: its stream, version and position
 	commands []keySlot[CommandEntry] // one per command
+	base     *State                  // the state resumed from, if any
 }
+
+// ErrSnapshotStale reports a saved state that the log does not lead to:
+// the log's hash at the state's head differs, or the log is shorter. The
+// backend loads without it.
+var ErrSnapshotStale = errors.New("eventstore: saved state does not match the log")
 
 // NewLoader starts the state of an empty log; events, when known, is about
 // how many the log holds, to size the loader once.
@@ -418,11 +431,23 @@ func NewLoader(events int) *Loader {
 	}
 }
 
+// Resume makes the loader, still empty, continue from base, a state read
+// back with ReadSnapshot: the events up to base's head are then checked
+// only for their positions and hash chain, which must reach base's hash
+// (else Add or State fail with ErrSnapshotStale); the events after it are
+// loaded into base. events is about how many follow base's head.
+func (l *Loader) Resume(base *State, events int) {
+	l.base = base
+	l.streams = make([]keySlot[streamEntry], 0, events)
+	l.commands = make([]keySlot[CommandEntry], 0, events)
+}
+
 // Run is a run of consecutive stored events with their digests, prepared
 // for a Loader. A Run may be reused for the next run once added.
 type Run struct {
 	events []Event
 	keys   []eventKeys
+	keyed  bool    // keys holds the events' digests
 	chain  chainer // reused from run to run: hashing allocates nothing
 }
 
@@ -436,11 +461,31 @@ type eventKeys struct {
 // the digests the loader keeps. It may run on any goroutine; the loader
 // reads events until Add returns.
 func (r *Run) Prepare(events []Event) error {
-	r.events, r.keys = events, slices.Grow(r.keys[:0], len(events))[:len(events)]
-	for i, e := range events {
-		if i > 0 && r.chain.hash(events[i-1].Hash, e) != e.Hash {
-			return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, e.Position)
+	if err := r.PrepareChain(events); err != nil {
+		return err
+	}
+	r.digest()
+	return nil
+}
+
+// PrepareChain is Prepare for a run that a resumed loader only checks (up
+// to the head of the state it resumed from): it checks the chain and
+// computes no digests.
+func (r *Run) PrepareChain(events []Event) error {
+	r.events, r.keyed = events, false
+	for i := 1; i < len(events); i++ {
+		if r.chain.hash(events[i-1].Hash, events[i]) != events[i].Hash {
+			return fmt.Errorf("%w: position %d: hash does not chain", ErrCorrupt, events[i].Position)
 		}
+	}
+	return nil
+}
+
+// digest computes the digests of the run's streams and commands.
+func (r *Run) digest() {
+	events := r.events
+	r.keys, r.keyed = slices.Grow(r.keys[:0], len(events))[:len(events)], true
+	for i, e := range events {
 		k := &r.keys[i]
 		k.stream = KeyOf(e.Stream)
 		if i > 0 && e.Meta.CommandID == events[i-1].Meta.CommandID {
@@ -449,7 +494,6 @@ func (r *Run) Prepare(events []Event) error {
 		}
 		k.command, k.fingerprint = KeyOf(e.Meta.CommandID), fingerprintOf(e.Meta.Fingerprint)
 	}
-	return nil
 }
 
 // Add folds a prepared run, the next of the log, into the loader.
@@ -464,12 +508,21 @@ func (l *Loader) Add(r *Run) error {
 		if e.Position != l.head+1 {
 			return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, l.head)
 		}
+		l.head = e.Position
+		if l.base != nil && e.Position <= l.base.head {
+			if e.Position == l.base.head && e.Hash != l.base.hash {
+				return fmt.Errorf("%w: hash at position %d differs", ErrSnapshotStale, e.Position)
+			}
+			continue
+		}
+		if !r.keyed { // a run across the head resumed from
+			r.digest()
+		}
 		k := &r.keys[i]
 		l.streams = append(l.streams, keySlot[streamEntry]{k.stream, streamEntry{version: e.Version, last: e.Position}})
 		if err := l.addCommand(k, e.Position); err != nil {
 			return err
 		}
-		l.head = e.Position
 	}
 	l.hash = r.events[len(r.events)-1].Hash
 	return nil
@@ -479,6 +532,11 @@ func (l *Loader) Add(r *Run) error {
 // right after its last one. A command met again later shows when State
 // sorts the commands.
 func (l *Loader) addCommand(k *eventKeys, p Position) error {
+	if len(l.commands) == 0 && l.base != nil { // a command may continue across the head resumed from
+		if c, ok := l.base.commands.GetKey(k.command); ok && c.Result().Last == p-1 {
+			return l.base.commands.Extend(k.command, p)
+		}
+	}
 	if n := len(l.commands); n > 0 && l.commands[n-1].key == k.command && l.commands[n-1].value.Result().Last == p-1 {
 		c := &l.commands[n-1].value
 		if first := c.first(); p-first >= MaxBatchEvents {
@@ -495,6 +553,9 @@ func (l *Loader) addCommand(k *eventKeys, p Position) error {
 // that each stream's versions count up from 1 and that no command appears
 // twice. The loader is spent.
 func (l *Loader) State() (*State, error) {
+	if l.base != nil {
+		return l.extend()
+	}
 	s := NewState()
 	s.head, s.hash = l.head, l.hash
 	s.links.distance = make([]uint32, l.head)
@@ -510,24 +571,46 @@ func (l *Loader) State() (*State, error) {
 	return s, nil
 }
 
-// adoptStreams sorts one slot per event by stream, then position, checks
-// the versions, links each stream's events, and keeps the newest slot of
-// each stream.
+// extend is State for a resumed loader: it folds the events after the
+// base's head into the base.
+func (l *Loader) extend() (*State, error) {
+	s := l.base
+	if l.head < s.head {
+		return nil, fmt.Errorf("%w: the log ends at %d, the saved state at %d", ErrSnapshotStale, l.head, s.head)
+	}
+	s.head, s.hash = l.head, l.hash
+	s.links.distance = append(s.links.distance, make([]uint32, l.head-Position(len(s.links.distance)))...)
+	before := func(k Key) streamEntry {
+		e, _ := s.streams.get(k)
+		return e
+	}
+	err := s.foldStreams(l.streams, before, func(slot keySlot[streamEntry]) { s.streams.set(slot.key, slot.value) })
+	if err != nil {
+		return nil, err
+	}
+	err = foldCommands(l.commands, func(slot keySlot[CommandEntry]) error {
+		if was, ok := s.commands.GetKey(slot.key); ok {
+			return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt, was.first(), slot.value.first())
+		}
+		s.commands.index.set(slot.key, slot.value)
+		return nil
+	})
+	l.streams, l.commands, l.base = nil, nil, nil
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// adoptStreams makes the streams of slots, one per event, the state's.
 func (s *State) adoptStreams(slots []keySlot[streamEntry]) error {
-	sortSlots(slots, func(a, b *keySlot[streamEntry]) int { return cmpUint(a.value.last, b.value.last) })
 	kept := 0
-	for i, slot := range slots {
-		var was streamEntry
-		if i > 0 && slots[i-1].key == slot.key {
-			was = slots[i-1].value
-			kept--
-		}
-		if slot.value.version != was.version+1 {
-			return fmt.Errorf("%w: position %d: stream version %d after %d", ErrCorrupt, slot.value.last, slot.value.version, was.version)
-		}
-		s.links.set(slot.value.last, was.last)
-		slots[kept] = slot
+	err := s.foldStreams(slots, func(Key) streamEntry { return streamEntry{} }, func(slot keySlot[streamEntry]) {
+		slots[kept] = slot // kept never passes the slot being read
 		kept++
+	})
+	if err != nil {
+		return err
 	}
 	slots = slots[:kept]
 	if kept < cap(slots)/2 { // long streams: do not keep a slot per event
@@ -537,15 +620,178 @@ func (s *State) adoptStreams(slots []keySlot[streamEntry]) error {
 	return nil
 }
 
-// adoptCommands sorts the commands and refuses one that appears twice.
-func (s *State) adoptCommands(slots []keySlot[CommandEntry]) error {
-	sortSlots(slots, func(a, b *keySlot[CommandEntry]) int { return cmpUint(a.value.positions, b.value.positions) })
-	for i := 1; i < len(slots); i++ {
-		if slots[i].key == slots[i-1].key {
-			return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt,
-				slots[i-1].value.first(), slots[i].value.first())
+// foldStreams sorts one slot per event by stream, then position, checks
+// that each stream's versions count up from where before says it was,
+// links each stream's events, and passes keep each stream's newest slot.
+func (s *State) foldStreams(slots []keySlot[streamEntry], before func(Key) streamEntry, keep func(keySlot[streamEntry])) error {
+	sortSlots(slots, func(a, b *keySlot[streamEntry]) int { return cmpUint(a.value.last, b.value.last) })
+	var was streamEntry
+	for i, slot := range slots {
+		if i == 0 || slots[i-1].key != slot.key {
+			was = before(slot.key)
 		}
+		if slot.value.version != was.version+1 {
+			return fmt.Errorf("%w: position %d: stream version %d after %d", ErrCorrupt, slot.value.last, slot.value.version, was.version)
+		}
+		s.links.set(slot.value.last, was.last)
+		was = slot.value
+		if i+1 == len(slots) || slots[i+1].key != slot.key {
+			keep(slot)
+		}
+	}
+	return nil
+}
+
+// adoptCommands makes the commands of slots the state's.
+func (s *State) adoptCommands(slots []keySlot[CommandEntry]) error {
+	err := foldCommands(slots, func(keySlot[CommandEntry]) error { return nil })
+	if err != nil {
+		return err
 	}
 	s.commands.index.adopt(slots)
 	return nil
+}
+
+// foldCommands sorts the commands, refuses one that appears twice, and
+// passes each to keep.
+func foldCommands(slots []keySlot[CommandEntry], keep func(keySlot[CommandEntry]) error) error {
+	sortSlots(slots, func(a, b *keySlot[CommandEntry]) int { return cmpUint(a.value.positions, b.value.positions) })
+	for i, slot := range slots {
+		if i > 0 && slot.key == slots[i-1].key {
+			return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt,
+				slots[i-1].value.first(), slot.value.first())
+		}
+		if err := keep(slot); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A snapshot is a State saved whole, for a backend to resume from at its
+// next open (Loader.Resume) instead of digesting and sorting the whole log
+// again. It is local to the machine: the slots are written as they lie in
+// memory, after a header that names the layout, and the file ends with the
+// SHA-256 of all before it, so that a torn or damaged snapshot is refused.
+// A snapshot is trusted only as far as the log leads to it: the loader
+// still checks the whole hash chain, which must reach the snapshot's hash.
+const snapshotMagic = "hrss-ledger/state-snapshot/v1\n"
+
+// snapshotHeader names the snapshot's layout and the size of its sections.
+type snapshotHeader struct {
+	ByteOrder                uint64 // snapshotByteOrder, as this machine writes it
+	StreamSlot, CommandSlot  uint64 // sizes of the slots
+	Head                     Position
+	Hash                     [32]byte
+	Streams, Commands, Links uint64
+	FarLinks                 uint64
+}
+
+const snapshotByteOrder = 0x0102030405060708
+
+// WriteSnapshot writes the state to w.
+func (s *State) WriteSnapshot(w io.Writer) error {
+	if len(s.streams.recent) > 0 {
+		s.streams.merge()
+	}
+	if len(s.commands.index.recent) > 0 {
+		s.commands.index.merge()
+	}
+	far := make([]Position, 0, 2*len(s.links.far))
+	for p, prev := range s.links.far {
+		far = append(far, p, prev)
+	}
+	h := snapshotHeader{
+		ByteOrder:  snapshotByteOrder,
+		StreamSlot: uint64(unsafe.Sizeof(keySlot[streamEntry]{})), CommandSlot: uint64(unsafe.Sizeof(keySlot[CommandEntry]{})),
+		Head: s.head, Hash: s.hash,
+		Streams: uint64(len(s.streams.sorted)), Commands: uint64(len(s.commands.index.sorted)),
+		Links: uint64(len(s.links.distance)), FarLinks: uint64(len(far) / 2),
+	}
+	sum := sha256.New()
+	out := io.MultiWriter(w, sum)
+	if _, err := io.WriteString(out, snapshotMagic); err != nil {
+		return fmt.Errorf("eventstore: write snapshot: %w", err)
+	}
+	if err := binary.Write(out, binary.NativeEndian, &h); err != nil {
+		return fmt.Errorf("eventstore: write snapshot: %w", err)
+	}
+	for _, section := range [][]byte{bytesOf(s.streams.sorted), bytesOf(s.commands.index.sorted), bytesOf(s.links.distance), bytesOf(far)} {
+		if _, err := out.Write(section); err != nil {
+			return fmt.Errorf("eventstore: write snapshot: %w", err)
+		}
+	}
+	if _, err := w.Write(sum.Sum(nil)); err != nil {
+		return fmt.Errorf("eventstore: write snapshot: %w", err)
+	}
+	return nil
+}
+
+// ReadSnapshot reads a state that WriteSnapshot wrote, refusing one that
+// is damaged, of another layout, or beyond maxHead (the log's length, as
+// far as the caller knows: a damaged header must not size the arrays).
+func ReadSnapshot(r io.Reader, maxHead Position) (*State, error) {
+	sum := sha256.New()
+	in := io.TeeReader(r, sum)
+	magic := make([]byte, len(snapshotMagic))
+	if _, err := io.ReadFull(in, magic); err != nil || string(magic) != snapshotMagic {
+		return nil, fmt.Errorf("eventstore: read snapshot: not a snapshot (%v)", err)
+	}
+	var h snapshotHeader
+	if err := binary.Read(in, binary.NativeEndian, &h); err != nil {
+		return nil, fmt.Errorf("eventstore: read snapshot: %w", err)
+	}
+	if err := h.check(maxHead); err != nil {
+		return nil, err
+	}
+	s := NewState()
+	s.head, s.hash = h.Head, h.Hash
+	streams := make([]keySlot[streamEntry], h.Streams)
+	commands := make([]keySlot[CommandEntry], h.Commands)
+	s.links.distance = make([]uint32, h.Links)
+	far := make([]Position, 2*h.FarLinks)
+	for _, section := range [][]byte{bytesOf(streams), bytesOf(commands), bytesOf(s.links.distance), bytesOf(far)} {
+		if _, err := io.ReadFull(in, section); err != nil {
+			return nil, fmt.Errorf("eventstore: read snapshot: %w", err)
+		}
+	}
+	want := sum.Sum(nil)
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, want) {
+		return nil, fmt.Errorf("eventstore: read snapshot: checksum does not match (%v)", err)
+	}
+	s.streams.adopt(streams)
+	s.commands.index.adopt(commands)
+	for i := 0; i < len(far); i += 2 {
+		if s.links.far == nil {
+			s.links.far = make(map[Position]Position)
+		}
+		s.links.far[far[i]] = far[i+1]
+	}
+	return s, nil
+}
+
+// check refuses a header of another layout, or whose sizes cannot be: a
+// log holds no more streams, commands or links than events.
+func (h *snapshotHeader) check(maxHead Position) error {
+	switch {
+	case h.ByteOrder != snapshotByteOrder,
+		h.StreamSlot != uint64(unsafe.Sizeof(keySlot[streamEntry]{})),
+		h.CommandSlot != uint64(unsafe.Sizeof(keySlot[CommandEntry]{})):
+		return fmt.Errorf("eventstore: read snapshot: written on another layout")
+	case h.Head > maxHead:
+		return fmt.Errorf("%w: it ends at %d, the log at %d", ErrSnapshotStale, h.Head, maxHead)
+	case h.Streams > h.Head, h.Commands > h.Head, h.Links != h.Head, h.FarLinks > h.Head:
+		return fmt.Errorf("eventstore: read snapshot: sizes %d, %d, %d, %d do not fit a log of %d events",
+			h.Streams, h.Commands, h.Links, h.FarLinks, h.Head)
+	}
+	return nil
+}
+
+// bytesOf views a slice of pointer-free values as its bytes.
+func bytesOf[T any](s []T) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(s[0])))
 }

@@ -1,6 +1,7 @@
 package eventstore_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"testing"
@@ -77,6 +78,29 @@ var rebuilds = []struct {
 	{"loaded in runs of one", loadInRuns(1)},
 	{"loaded in runs of two", loadInRuns(2)},
 	{"loaded in one run", loadInRuns(1 << 20)},
+	{"resumed from a snapshot of its first event", resumeAfterFirst},
+	{"resumed from a snapshot of its first two events", resumeAfterTwo},
+}
+
+func resumeAfterFirst(events []eventstore.Event) (*eventstore.State, error) {
+	return resumeAfter(events, 1)
+}
+
+func resumeAfterTwo(events []eventstore.Event) (*eventstore.State, error) {
+	return resumeAfter(events, 2)
+}
+
+// resumeAfter loads events from a snapshot of their first n, in runs of two.
+func resumeAfter(events []eventstore.Event, n int) (*eventstore.State, error) {
+	prefix, err := restoreOneByOne(events[:n])
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := prefix.WriteSnapshot(&buf); err != nil {
+		return nil, err
+	}
+	return resumeFrom(buf.Bytes(), events, 2)
 }
 
 func TestRestoreRefusesABrokenLog(t *testing.T) {
@@ -216,4 +240,162 @@ func BenchmarkDraft64(b *testing.B) {
 		st.Apply(d)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// logOf appends commits to a new state in drafts of perDraft commits and
+// returns the state and the events as stored.
+func logOf(t *testing.T, commits, perDraft int, tag string) (*eventstore.State, []eventstore.Event) {
+	t.Helper()
+	st := eventstore.NewState()
+	var events []eventstore.Event
+	for first := 0; first < commits; first += perDraft {
+		d := st.Draft(time.Unix(int64(first), 0))
+		for n := first; n < min(first+perDraft, commits); n++ {
+			streams := []string{fmt.Sprint("payment-", tag, n)}
+			if n%4 == 0 {
+				streams = append(streams, fmt.Sprint("fund-", n%13))
+			}
+			if _, err := d.Add(commitOf(fmt.Sprint("cmd-", n), streams...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		events = append(events, d.Events()...)
+		st.Apply(d)
+	}
+	return st, events
+}
+
+// sameState reports how got differs from want, as far as probes show.
+func sameState(got, want *eventstore.State, probes []string) error {
+	if g, w := fmt.Sprint(got.Head()), fmt.Sprint(want.Head()); g != w {
+		return fmt.Errorf("head %s, want %s", g, w)
+	}
+	if got.Commands() != want.Commands() {
+		return fmt.Errorf("%d commands, want %d", got.Commands(), want.Commands())
+	}
+	for _, stream := range probes {
+		if g, w := fmt.Sprint(got.StreamPositions(stream)), fmt.Sprint(want.StreamPositions(stream)); g != w || got.Version(stream) != want.Version(stream) {
+			return fmt.Errorf("stream %s at %s version %d, want %s version %d", stream, g, got.Version(stream), w, want.Version(stream))
+		}
+	}
+	return nil
+}
+
+func snapshotOf(t *testing.T, st *eventstore.State) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := st.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestLoaderResumesFromASnapshot(t *testing.T) {
+	full, events := logOf(t, 4000, 50, "")
+	prefix := events[:len(events)*3/4]
+	saved := snapshotOf(t, mustRebuild(t, prefix))
+	probes := []string{"payment-0", "payment-2999", "payment-3200", "payment-3999", "fund-0", "fund-12", "fund-13"}
+	tests := []struct {
+		name   string
+		events []eventstore.Event
+		runLen int
+		want   *eventstore.State
+	}{
+		{"a log that grew since the snapshot loads whole", events, 50, full},
+		{"runs that straddle the snapshot's head load whole", events, 7, full},
+		{"a log that ends at the snapshot loads as it", prefix, 50, mustRebuild(t, prefix)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := resumeFrom(saved, tt.events, tt.runLen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sameState(got, tt.want, probes); err != nil {
+				t.Error(err)
+			}
+			again := commitOf("cmd-10", "payment-10")
+			if r, err := got.Draft(time.Unix(9, 0)).Add(again); err != nil || !r.Duplicate {
+				t.Errorf("a command of the snapshot again: got %+v, %v; want a duplicate", r, err)
+			}
+		})
+	}
+}
+
+func TestLoaderRefusesASnapshotTheLogDoesNotLeadTo(t *testing.T) {
+	_, events := logOf(t, 300, 50, "")
+	other, _ := logOf(t, 300, 50, "other-")
+	shorter := mustRebuild(t, events[:250])
+	saved := snapshotOf(t, mustRebuild(t, events))
+	damaged := bytes.Clone(saved)
+	damaged[len(damaged)/2] ^= 1
+	tests := []struct {
+		name     string
+		snapshot []byte
+		events   []eventstore.Event
+		want     error
+	}{
+		{"a snapshot of another log is stale", snapshotOf(t, other), events, eventstore.ErrSnapshotStale},
+		{"a snapshot beyond the log is stale", saved, events[:200], eventstore.ErrSnapshotStale},
+		{"a snapshot of the log's prefix is of use", snapshotOf(t, shorter), events, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := resumeFrom(tt.snapshot, tt.events, 50)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	for _, bad := range []struct {
+		name     string
+		snapshot []byte
+	}{
+		{"a flipped byte", damaged},
+		{"a torn end", saved[:len(saved)-1]},
+		{"nothing", nil},
+	} {
+		t.Run("a snapshot with "+bad.name+" is refused", func(t *testing.T) {
+			if _, err := eventstore.ReadSnapshot(bytes.NewReader(bad.snapshot), 1<<20); err == nil {
+				t.Error("read without error")
+			}
+		})
+	}
+}
+
+func mustRebuild(t *testing.T, events []eventstore.Event) *eventstore.State {
+	t.Helper()
+	st, err := restoreOneByOne(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// resumeFrom loads events in runs of runLen through a loader resumed from
+// a snapshot.
+func resumeFrom(snapshot []byte, events []eventstore.Event, runLen int) (*eventstore.State, error) {
+	base, err := eventstore.ReadSnapshot(bytes.NewReader(snapshot), eventstore.Position(len(events)))
+	if err != nil {
+		return nil, err
+	}
+	baseHead, _ := base.Head()
+	l := eventstore.NewLoader(0)
+	l.Resume(base, len(events))
+	var r eventstore.Run
+	for len(events) > 0 {
+		run := events[:min(runLen, len(events))]
+		prepare := r.Prepare
+		if run[len(run)-1].Position <= baseHead {
+			prepare = r.PrepareChain
+		}
+		if err := prepare(run); err != nil {
+			return nil, err
+		}
+		if err := l.Add(&r); err != nil {
+			return nil, err
+		}
+		events = events[len(run):]
+	}
+	return l.State()
 }
