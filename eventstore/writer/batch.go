@@ -244,6 +244,9 @@ func (w *Writer) appendAll(decisions []decision) error {
 	if err != nil {
 		return fmt.Errorf("writer: append batch at %d: %w", w.head, err)
 	}
+	if duplicated(results) {
+		return w.settleDuplicates(decisions, results)
+	}
 	known := w.commandsKnown()
 	i := 0
 	for k := range decisions {
@@ -256,6 +259,43 @@ func (w *Writer) appendAll(decisions []decision) error {
 		i++
 	}
 	w.ledger.Mark()
+	return nil
+}
+
+// duplicated reports whether the store answered a commit of the batch as a
+// command applied before.
+func duplicated(results []eventstore.Result) bool {
+	for _, r := range results {
+		if r.Duplicate {
+			return true
+		}
+	}
+	return false
+}
+
+// settleDuplicates answers a batch in which the store found commands that
+// this writer took for new. commands.go argues that it cannot happen; if it
+// does, the tentative state holds those commands' effects twice, so it is
+// thrown away and rebuilt from the log, where the batch's other commits
+// landed, and the duplicates are answered as duplicates.
+func (w *Writer) settleDuplicates(decisions []decision, results []eventstore.Result) error {
+	w.ledger.Rollback()
+	if err := w.catchUp(context.Background()); err != nil {
+		return fmt.Errorf("writer: rebuild after the store found a duplicate in the batch: %w", err)
+	}
+	i := 0
+	for k := range decisions {
+		d := &decisions[k]
+		if d.commit == nil {
+			continue
+		}
+		r := results[i]
+		i++
+		d.outcome.First, d.outcome.Last = r.First, r.Last
+		if r.Duplicate {
+			d.commit, d.duplicate = nil, &r
+		}
+	}
 	return nil
 }
 

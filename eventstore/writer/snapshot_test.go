@@ -332,3 +332,42 @@ func TestRetryOfACommandCaughtUpPastTheStore(t *testing.T) {
 		t.Errorf("fund balance = %s, want 107", got)
 	}
 }
+
+// forgetful is the real memory store with one fault injected: it answers
+// command lookups as though it knew no command, while claiming to know them
+// all, so that the writer takes a retried command for a new one.
+type forgetful struct{ *memory.Store }
+
+func (forgetful) LookupCommand(string) (eventstore.CommandEntry, bool) {
+	return eventstore.CommandEntry{}, false
+}
+
+// If the store ever finds a duplicate the writer missed, the writer's state
+// is rebuilt from the log and the command answered as the duplicate it is:
+// its effects are not counted twice.
+func TestADuplicateTheStoreFindsIsNotCountedTwice(t *testing.T) {
+	store := forgetful{memory.New()}
+	w := open(t, store)
+	seed(t, w, "100")
+	first, err := w.Execute(testContext(t), request("x1", allocate("7")))
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+
+	again, err := w.Execute(testContext(t), request("x1", allocate("7")))
+
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	checkDuplicate(t, again, first)
+	if got := replay(t, readLog(t, store)); !got.Equal(yuan("107")) {
+		t.Errorf("fund balance in the log = %s, want 107", got)
+	}
+	errs, err := w.DryRun(testContext(t), []writer.Request{request("over", pay("P-1", "107.01")), request("all", pay("P-2", "107"))})
+	if err != nil {
+		t.Fatalf("DryRun: %v", err)
+	}
+	if !errors.Is(errs[0], domain.ErrFundOverdrawn) || errs[1] != nil {
+		t.Errorf("paying 107.01 then 107 from the writer's state: %v; want overdrawn, then accepted", errs)
+	}
+}
