@@ -10,3 +10,7 @@ var (
 
 // SnapshotFile is the snapshot's name in its directory.
 const SnapshotFile = snapshotFile
+
+// WithSnapshotAfter sets how many events an Open may replay before it
+// writes a snapshot at once, so that a test need not replay a million.
+func WithSnapshotAfter(events uint64) Option { return func(c *config) { c.snapshotAfter = events } }

@@ -371,3 +371,37 @@ func TestADuplicateTheStoreFindsIsNotCountedTwice(t *testing.T) {
 		t.Errorf("paying 107.01 then 107 from the writer's state: %v; want overdrawn, then accepted", errs)
 	}
 }
+
+// A start that replayed a long log writes a snapshot at once, so that the
+// next start does not replay it all again even if this process is killed.
+func TestALongReplayIsSnapshotAtOpen(t *testing.T) {
+	store, dir := memory.New(), t.TempDir()
+	w := open(t, store)
+	seed(t, w, "20000")
+	randomHistory(t, w, rand.New(rand.NewPCG(4, 4)), "c", historyCommands)
+	tests := []struct {
+		name  string
+		after uint64
+		want  bool
+	}{
+		{"a replay of fewer events than the threshold writes nothing", head(t, store), false},
+		{"a replay of more events than the threshold writes a snapshot", head(t, store) - 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := writer.Open(testContext(t), store, writer.WithSnapshotDir(dir), writer.WithSnapshotAfter(tt.after))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			_, statErr := os.Stat(filepath.Join(dir, writer.SnapshotFile))
+			if got := statErr == nil; got != tt.want {
+				t.Errorf("snapshot written at Open: %v, want %v (%v)", got, tt.want, statErr)
+			}
+			// Closing writes one in any case: remove it for the next case.
+			w.Close()
+			if err := os.Remove(filepath.Join(dir, writer.SnapshotFile)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

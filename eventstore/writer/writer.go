@@ -35,6 +35,7 @@ const (
 	conflictBackoffMax  = 20 * time.Millisecond  // longest random wait
 	appendTimeout       = 30 * time.Second       // one durable append of a batch
 	catchUpMarkEvents   = 4096                   // events caught up between marks of the state
+	snapshotAfterEvents = 1 << 20                // events replayed at Open past which it writes a snapshot at once
 )
 
 // Request is one command with what the envelope records about it.
@@ -102,6 +103,9 @@ type Option func(*config)
 type config struct {
 	snapshotDir string
 	logger      *slog.Logger
+	// snapshotAfter: an Open that replays more events than this writes a
+	// snapshot before the sequencer starts.
+	snapshotAfter uint64
 }
 
 // WithSnapshotDir keeps a snapshot of the write-side state in dir: written
@@ -117,7 +121,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // Open rebuilds the write-side state, from a snapshot and the log after it
 // or from the whole log, and starts the sequencer.
 func Open(ctx context.Context, store eventstore.Store, opts ...Option) (*Writer, error) {
-	cfg := config{logger: slog.Default()}
+	cfg := config{logger: slog.Default(), snapshotAfter: snapshotAfterEvents}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -132,8 +136,18 @@ func Open(ctx context.Context, store eventstore.Store, opts ...Option) (*Writer,
 	}
 	w.lookup, _ = store.(eventstore.CommandLookup)
 	w.restore(ctx)
+	from := w.head
 	if err := w.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("writer: rebuild state: %w", err)
+	}
+	if w.head-from > w.cfg.snapshotAfter {
+		// A long replay (the first start, or after a crash: Close never
+		// wrote the snapshot) is not repeated by the next start, even if
+		// this process never stops gracefully. Nothing waits on the
+		// sequencer yet, so writing here stalls no command.
+		if err := w.saveSnapshot(); err != nil {
+			w.cfg.logger.Warn("writer: snapshot after a long replay not written", "err", err)
+		}
 	}
 	go w.run()
 	return w, nil
