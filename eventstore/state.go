@@ -532,11 +532,6 @@ func (l *Loader) Add(r *Run) error {
 // right after its last one. A command met again later shows when State
 // sorts the commands.
 func (l *Loader) addCommand(k *eventKeys, p Position) error {
-	if len(l.commands) == 0 && l.base != nil { // a command may continue across the head resumed from
-		if c, ok := l.base.commands.GetKey(k.command); ok && c.Result().Last == p-1 {
-			return l.base.commands.Extend(k.command, p)
-		}
-	}
 	if n := len(l.commands); n > 0 && l.commands[n-1].key == k.command && l.commands[n-1].value.Result().Last == p-1 {
 		c := &l.commands[n-1].value
 		if first := c.first(); p-first >= MaxBatchEvents {
@@ -589,11 +584,15 @@ func (l *Loader) extend() (*State, error) {
 		return nil, err
 	}
 	err = foldCommands(l.commands, func(slot keySlot[CommandEntry]) error {
-		if was, ok := s.commands.GetKey(slot.key); ok {
-			return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt, was.first(), slot.value.first())
+		was, ok := s.commands.GetKey(slot.key)
+		if !ok {
+			s.commands.index.set(slot.key, slot.value)
+			return nil
 		}
-		s.commands.index.set(slot.key, slot.value)
-		return nil
+		if r := was.Result(); r.Last+1 == slot.value.first() { // a command across the base's head
+			return s.commands.Extend(slot.key, slot.value.Result().Last)
+		}
+		return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt, was.first(), slot.value.first())
 	})
 	l.streams, l.commands, l.base = nil, nil, nil
 	if err != nil {

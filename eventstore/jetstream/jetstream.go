@@ -361,13 +361,17 @@ func (s *Store) check() error {
 	}
 }
 
-// Close stops the committer (failing queued appends with ErrClosed), closes
-// the connection and, when embedded, shuts the server down.
+// Close stops the committer (failing queued appends with ErrClosed), saves
+// the state beside the cache for a quick next open, closes the connection
+// and, when embedded, shuts the server down.
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closed)
 		<-s.done
 		if s.cache != nil {
+			// Both are copies for speed: failing to save them costs the
+			// next open time, never an event, so Close does not fail.
+			s.writeSnapshot()
 			s.cache.close()
 		}
 		s.nc.Close()

@@ -1,9 +1,12 @@
 package jetstream
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 
@@ -27,6 +30,21 @@ type loading struct {
 	loader   *eventstore.Loader
 	lastSeq  uint64
 	firstPos []eventstore.Position
+	// resumedHead is the head of the saved state the loader resumed from:
+	// messages up to it are only checked (eventstore.Run.PrepareChain).
+	resumedHead eventstore.Position
+}
+
+// newLoading starts a load of a log of about events events, from base
+// when there is a saved state.
+func newLoading(events int, base *eventstore.State) *loading {
+	if base == nil {
+		return &loading{loader: eventstore.NewLoader(events)}
+	}
+	head, _ := base.Head()
+	l := &loading{loader: eventstore.NewLoader(0), resumedHead: head}
+	l.loader.Resume(base, max(events-int(head), 0))
+	return l
 }
 
 // loadJob is one message on its way through the pipeline.
@@ -55,7 +73,7 @@ func (l *loading) pass(produce func(feedFunc) error) error {
 	failed := make(chan struct{})
 	var workers sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
-		workers.Go(func() { prepareJobs(work) })
+		workers.Go(func() { l.prepareJobs(work) })
 	}
 	folded := make(chan error, 1)
 	go func() { folded <- l.fold(ordered, free, failed) }()
@@ -87,11 +105,15 @@ func (l *loading) pass(produce func(feedFunc) error) error {
 }
 
 // prepareJobs decodes messages and checks their events' chain.
-func prepareJobs(work <-chan *loadJob) {
+func (l *loading) prepareJobs(work <-chan *loadJob) {
 	dec := newTransientDecoder()
 	for j := range work {
 		j.events, _, j.err = dec.decode(j.events[:0], j.payload)
-		if j.err == nil {
+		switch {
+		case j.err != nil:
+		case j.events[len(j.events)-1].Position <= l.resumedHead:
+			j.err = j.run.PrepareChain(j.events)
+		default:
 			j.err = j.run.Prepare(j.events)
 		}
 		if j.err != nil {
@@ -131,25 +153,40 @@ func (l *loading) fold(ordered <-chan *loadJob, free chan<- *loadJob, failed cha
 	return err
 }
 
-// load rebuilds the state from the cache and the stream. A cache found
-// wrong is emptied and the state rebuilt from the stream alone, so that a
-// damaged cache costs time, never correctness.
+// load rebuilds the state from the cache and the stream, resuming from
+// the state saved at the last close when there is one. A saved state the
+// log does not lead to is deleted and the log loaded without it; a cache
+// found wrong is emptied and the state rebuilt from the stream alone: a
+// damaged cache or snapshot costs time, never correctness.
 func (s *Store) load(ctx context.Context) error {
 	events, err := s.streamEvents(ctx)
 	if err != nil {
 		return err
 	}
-	cached, err := s.loadFrom(ctx, events, true)
-	if err != nil && cached && isCorruption(err) {
+	if base := s.readSnapshot(events); base != nil {
+		err = s.loadOrRebuild(ctx, events, base)
+		if err == nil || !isCorruption(err) {
+			return err
+		}
+		s.removeSnapshot()
+	}
+	return s.loadOrRebuild(ctx, events, nil)
+}
+
+// loadOrRebuild loads from the cache and the stream, or, when that finds
+// corruption, from the stream alone.
+func (s *Store) loadOrRebuild(ctx context.Context, events int, base *eventstore.State) error {
+	cached, err := s.loadFrom(ctx, events, true, base)
+	if err != nil && cached && isCorruption(err) && base == nil {
 		if err = s.cache.restart(); err == nil {
-			_, err = s.loadFrom(ctx, events, false)
+			_, err = s.loadFrom(ctx, events, false, nil)
 		}
 	}
 	return err
 }
 
 func isCorruption(err error) bool {
-	return errors.Is(err, eventstore.ErrCorrupt) || errors.Is(err, errBadPayload)
+	return errors.Is(err, eventstore.ErrCorrupt) || errors.Is(err, errBadPayload) || errors.Is(err, eventstore.ErrSnapshotStale)
 }
 
 // streamEvents returns how many events the stream holds, to size the
@@ -169,14 +206,17 @@ func (s *Store) streamEvents(ctx context.Context) (int, error) {
 // loadFrom rebuilds the state, first from the cache when useCache is set
 // (reporting whether any of it was used), then from the stream past it,
 // feeding the cache with what it lacked.
-func (s *Store) loadFrom(ctx context.Context, events int, useCache bool) (cached bool, err error) {
-	l := &loading{loader: eventstore.NewLoader(events)}
+func (s *Store) loadFrom(ctx context.Context, events int, useCache bool, base *eventstore.State) (cached bool, err error) {
+	l := newLoading(events, base)
 	if useCache && s.cache != nil {
 		if err := s.loadCache(ctx, l); err != nil {
+			if errors.Is(err, eventstore.ErrSnapshotStale) {
+				return false, err
+			}
 			if err := s.cache.restart(); err != nil {
 				return false, err
 			}
-			l = &loading{loader: eventstore.NewLoader(events)}
+			l = newLoading(events, base)
 		}
 	}
 	cached = l.lastSeq > 0
@@ -227,4 +267,61 @@ func (s *Store) loadCache(ctx context.Context, l *loading) error {
 		return err
 	}
 	return s.matchesStream(ctx, l.lastSeq, payload)
+}
+
+// snapshotFileName is the state saved at close, beside the cache.
+const snapshotFileName = "state.snapshot"
+
+// readSnapshot returns the state saved at the last close, or nil when
+// there is none or it cannot be read (the log is then loaded whole).
+func (s *Store) readSnapshot(events int) *eventstore.State {
+	if s.cache == nil {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(s.cfg.cacheDir, snapshotFileName))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	base, err := eventstore.ReadSnapshot(bufio.NewReaderSize(f, snapshotBufferLen), eventstore.Position(events))
+	if err != nil {
+		s.removeSnapshot()
+		return nil
+	}
+	return base
+}
+
+// snapshotBufferLen buffers the reading and writing of a snapshot.
+const snapshotBufferLen = 1 << 20
+
+func (s *Store) removeSnapshot() {
+	os.Remove(filepath.Join(s.cfg.cacheDir, snapshotFileName))
+}
+
+// writeSnapshot saves the state beside the cache for the next open, by
+// way of a temporary file, so that a crash leaves the old snapshot or
+// none: a torn one would fail its checksum anyway. The committer must be
+// stopped.
+func (s *Store) writeSnapshot() error {
+	if s.cache == nil {
+		return nil
+	}
+	path := filepath.Join(s.cfg.cacheDir, snapshotFileName)
+	f, err := os.CreateTemp(s.cfg.cacheDir, snapshotFileName+".*")
+	if err != nil {
+		return fmt.Errorf("jetstream: snapshot: %w", err)
+	}
+	w := bufio.NewWriterSize(f, snapshotBufferLen)
+	s.mu.Lock() // writing merges the state's indexes
+	err = s.state.WriteSnapshot(w)
+	s.mu.Unlock()
+	err = errors.Join(err, w.Flush(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("jetstream: snapshot: %w", err)
+	}
+	return nil
 }
