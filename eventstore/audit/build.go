@@ -7,8 +7,6 @@ import (
 	"hash"
 	"runtime"
 
-	"github.com/transparency-dev/merkle/rfc6962"
-
 	"github.com/hrss-ledger/ledger/eventstore"
 )
 
@@ -79,7 +77,7 @@ func (j *hashJob) hash(sha hash.Hash) {
 	j.leaves = j.leaves[:len(j.events)]
 	for i := range j.events {
 		sha.Reset()
-		sha.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
+		sha.Write(leafPrefix)
 		sha.Write(eventstore.Canonical(j.events[i]))
 		sha.Sum(j.leaves[i][:0])
 	}

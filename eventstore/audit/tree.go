@@ -54,9 +54,13 @@ func LeafHash(e eventstore.Event) Hash {
 	return leafHashOf(eventstore.Canonical(e))
 }
 
+// leafPrefix is RFC 6962's leaf prefix as a slice that a hash.Hash's Write
+// takes without allocating one per call.
+var leafPrefix = []byte{rfc6962.RFC6962LeafHashPrefix}
+
 func leafHashOf(leaf []byte) Hash {
 	h := sha256.New()
-	h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
+	h.Write(leafPrefix)
 	h.Write(leaf)
 	var out Hash
 	h.Sum(out[:0])
