@@ -3,6 +3,7 @@ package projections
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/hrss-ledger/ledger/domain"
 )
@@ -17,29 +18,105 @@ import (
 
 // person returns the index of a beneficiary, adding them when new.
 func (s *state) person(id string) int32 {
-	if i, ok := s.PersonIdx[id]; ok {
+	k, packed := packID(id)
+	if packed {
+		if i, ok := s.PersonKeys[k]; ok {
+			return i
+		}
+	} else if i, ok := s.PersonIdx[id]; ok {
 		return i
 	}
 	i := int32(len(s.Persons))
-	s.PersonIdx[id] = i
+	if packed {
+		s.PersonKeys[k] = i
+	} else {
+		s.PersonIdx[id] = i
+	}
 	s.Persons = append(s.Persons, personCovers{})
 	return i
 }
 
-// keyRange returns the bounds of the person's covers of one year and indicator.
+// idKey is an id packed into a map key that holds it inline: a lookup
+// then compares the key in the map's own memory instead of following a
+// string to wherever it was allocated, a cache miss per placement of a
+// rebuild. The last byte tells the forms apart: idRaw for an id of at most
+// idKeyBytes bytes, as is (ids never contain a zero byte, so the padding is
+// unambiguous); idHex for a pseudonym (domain.Pseudonym: 64 lowercase hex
+// digits), as the 32 bytes they spell.
+type idKey [idKeyBytes + 1]byte
+
+const (
+	idKeyBytes = 32
+	idRaw      = 1
+	idHex      = 2
+)
+
+// packID packs an id; ok is false for one of neither form.
+func packID(id string) (k idKey, ok bool) {
+	switch {
+	case len(id) <= idKeyBytes:
+		if strings.IndexByte(id, 0) >= 0 {
+			return k, false
+		}
+		copy(k[:], id)
+		k[idKeyBytes] = idRaw
+		return k, true
+	case len(id) == 2*idKeyBytes:
+		for i := range idKeyBytes {
+			hi, ok1 := hexDigit(id[2*i])
+			lo, ok2 := hexDigit(id[2*i+1])
+			if !ok1 || !ok2 {
+				return k, false
+			}
+			k[i] = hi<<4 | lo
+		}
+		k[idKeyBytes] = idHex
+		return k, true
+	}
+	return k, false
+}
+
+// hexDigit reads a lowercase hex digit (the form hex.EncodeToString writes,
+// so that each id has one key).
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// keyRange returns the bounds of the person's covers of one year and
+// indicator. It runs once or twice per placement of a rebuild, so the
+// searches are written out rather than through sort.Search's closures.
 func (p *personCovers) keyRange(year int32, ind uint8) (lo, hi int) {
 	cs := p.Covers
-	lo = sort.Search(len(cs), func(i int) bool {
-		y := int32(cs[i].Year)
-		return y > year || (y == year && cs[i].Ind >= ind)
-	})
-	hi = lo + sort.Search(len(cs)-lo, func(i int) bool {
-		c := &cs[lo+i]
-		y := int32(c.Year)
-		return y > year || (y == year && c.Ind > ind)
-	})
+	key := coverKey(year, ind)
+	lo, hi = 0, len(cs)
+	for lo < hi { // first cover whose key is not below
+		m := int(uint(lo+hi) >> 1)
+		if coverKey(int32(cs[m].Year), cs[m].Ind) < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	end := len(cs)
+	for hi < end { // first cover whose key is above
+		m := int(uint(hi+end) >> 1)
+		if coverKey(int32(cs[m].Year), cs[m].Ind) <= key {
+			hi = m + 1
+		} else {
+			end = m
+		}
+	}
 	return lo, hi
 }
+
+// coverKey orders covers by year, then indicator.
+func coverKey(year int32, ind uint8) int64 { return int64(year)<<8 | int64(ind) }
 
 // key returns the person's covers of one year and indicator, by start.
 func (p *personCovers) key(year int32, ind uint8) []cover {

@@ -26,20 +26,24 @@ type state struct {
 	RegionIdx map[string]int32
 	Years     map[nodeYear]*regionYear
 
-	Accounts   []account        // by number; number 0 is no account
-	AccountIdx map[string]int32 // account name -> number
-	BankIdx    map[string]int32 // bank name -> its account's number
-	Docs       []string         // interned documents (文号)
-	docIndex   map[string]int32
-	lastDoc    int32
+	Accounts    []account        // by number; number 0 is no account
+	AccountIdx  map[string]int32 // account name -> number
+	BankIdx     map[string]int32 // bank name -> its account's number
+	benAccounts map[idKey]int32  // packed beneficiary id -> account number (derived from AccountIdx)
+	Docs        []string         // interned documents (文号)
+	docIndex    map[string]int32
+	lastDoc     int32
 
 	Funds    map[string]*fund
 	Loans    map[string]*loan
 	lastLoan *loan // the loan last looked up
 
-	PersonIdx map[string]int32 // beneficiary id -> index into Persons
-	Persons   []personCovers
-	Subsidies chunked[contribution]
+	// Beneficiary id -> index into Persons: by the id packed (packID), or
+	// by the id itself for one that does not pack.
+	PersonKeys map[idKey]int32
+	PersonIdx  map[string]int32
+	Persons    []personCovers
+	Subsidies  chunked[contribution]
 
 	dirty *dirty // changes since the last publication; nil when nobody listens
 
@@ -256,6 +260,7 @@ func newState() *state {
 		Funds:      map[string]*fund{},
 		Loans:      map[string]*loan{},
 		PersonIdx:  map[string]int32{},
+		PersonKeys: map[idKey]int32{},
 		LastDay:    minDay,
 	}
 	s.reindex()
@@ -276,4 +281,5 @@ func (s *state) reindex() {
 	if len(s.Docs) == 0 {
 		s.intern(&s.Docs, s.docIndex, "")
 	}
+
 }
