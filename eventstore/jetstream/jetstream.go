@@ -20,7 +20,9 @@
 // duplicate window), a back-link from each event to its stream's event
 // before it, and the index from message sequence to first position. It
 // rebuilds all of it at open by reading the log and verifying the hash chain
-// (load.go: on every core, with the indexes sorted once at the end).
+// (load.go: on every core, with the indexes sorted once at the end), or,
+// when Close saved the state beside the cache, by verifying the chain up to
+// the saved head and folding in only the events after it.
 //
 // Appends are group-committed by one goroutine (committer.go): it takes
 // every Append already queued, waits up to groupLinger for the callers of
