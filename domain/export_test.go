@@ -24,7 +24,7 @@ func Snapshot(l *Ledger) string {
 		return fmt.Sprintf("%s|%s|%s|%s|%v|%d|%s|%s", p.SubsidyType, p.Name, p.AmountRule.Fixed, p.AmountRule.Max,
 			p.EligibleCategories, p.LimitPerBeneficiary, p.ValidFrom, p.ValidTo)
 	})
-	dumpBy(&b, "payment", &l.payments, idKey.String, func(p payment) string {
+	dumpRows(&b, "payment", &l.payments, func(p payment) string {
 		return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s", name(p.program), name(p.beneficiary), name(p.fund), name(p.region),
 			p.amount.decimal(), p.date, p.reversed.decimal())
 	})
@@ -35,12 +35,12 @@ func Snapshot(l *Ledger) string {
 			name(x.guaranteeFund), x.issueDate, x.principal.decimal(), x.status, x.repaid.decimal(),
 			x.compensated.decimal(), x.recovered.decimal(), x.writtenOff.decimal(), x.poorVillage)
 	})
-	dumpBy(&b, "placement", &l.placements, idKey.String, func(p placement) string {
+	dumpRows(&b, "placement", &l.placements, func(p placement) string {
 		indicators := l.indicatorSets.list(p.indicators)
 		return fmt.Sprintf("%s|%s|%s|%v|%t|%t|%t", name(p.beneficiary), name(p.region), p.date, indicators, indicators == nil,
 			p.ended, p.reversed)
 	})
-	dumpBy(&b, "training", &l.trainings, idKey.String, func(x training) string { return fmt.Sprintf("%s|%s", name(x.beneficiary), x.date) })
+	dumpRows(&b, "training", &l.trainings, func(x training) string { return fmt.Sprintf("%s|%s", name(x.beneficiary), x.date) })
 	dumpBy(&b, "target", &l.targets, func(k targetKey) string { return fmt.Sprint(k) },
 		func(x TargetSet) string { return fmt.Sprintf("%s|%s|%d", x.Value, x.Direction, x.Revision) })
 	dumpBy(&b, "statistic", &l.statistics, func(k statisticKey) string { return fmt.Sprint(k) },
@@ -99,5 +99,9 @@ func DecodeFast(eventType string, data []byte) (e Event, ok bool) {
 // FastDecodedTypes lists the wire names that have a fast decoder.
 func FastDecodedTypes() []string { return slices.Sorted(maps.Keys(fastDecoders)) }
 
-// String renders a key in hex, for Snapshot.
-func (k idKey) String() string { return fmt.Sprintf("%x", k[:]) }
+// dumpRows is dumpBy for a rowTable, its keys in hex.
+func dumpRows[V any](b *strings.Builder, name string, t *rowTable[V], show func(V) string) {
+	t.ascend(func(k idKey, v V) {
+		fmt.Fprintf(b, "%s %x = %s\n", name, k[:], show(v))
+	})
+}

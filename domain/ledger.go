@@ -21,11 +21,11 @@ type Ledger struct {
 	funds         table[string, fund]
 	beneficiaries table[string, beneficiary]
 	programs      table[string, ProgramDefined]
-	payments      table[idKey, payment]
+	payments      rowTable[payment]
 	usage         table[usageKey, int] // payments not fully reversed, per program and beneficiary
 	loans         table[string, loan]
-	placements    table[idKey, placement]
-	trainings     table[idKey, training]
+	placements    rowTable[placement]
+	trainings     rowTable[training]
 	targets       table[targetKey, TargetSet]
 	statistics    table[statisticKey, StatisticReported]
 	policies      table[Date, LoanPolicy]
@@ -137,11 +137,11 @@ func NewLedger() *Ledger {
 		funds:         newTable[string, fund](),
 		beneficiaries: newTable[string, beneficiary](),
 		programs:      newTable[string, ProgramDefined](),
-		payments:      newTable[idKey, payment](),
+		payments:      newRowTable[payment](),
 		usage:         newTable[usageKey, int](),
 		loans:         newTable[string, loan](),
-		placements:    newTable[idKey, placement](),
-		trainings:     newTable[idKey, training](),
+		placements:    newRowTable[placement](),
+		trainings:     newRowTable[training](),
 		targets:       newTable[targetKey, TargetSet](),
 		statistics:    newTable[statisticKey, StatisticReported](),
 		policies:      newTable[Date, LoanPolicy](),

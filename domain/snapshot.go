@@ -26,7 +26,7 @@ import (
 // layout of a row does, so that an old snapshot is refused, not misread.
 const (
 	snapshotMagic   = "LDGRSNAP"
-	snapshotVersion = 2 // 2: payments, placements and trainings keyed by idKey
+	snapshotVersion = 3 // 2: payments, placements and trainings keyed by idKey; 3: in key order
 )
 
 // Limits of a snapshot read, so that a damaged one fails instead of
@@ -229,7 +229,7 @@ func (l *Ledger) readBeneficiary(d *snapshotReader) func() (string, beneficiary)
 // writeMoneyTables writes payments, their usage and loans: the rows that
 // hold symbols and fen.
 func (l *Ledger) writeMoneyTables(e *snapshotWriter) {
-	writeRows(e, &l.payments, func(k idKey, p payment) {
+	writeRowTable(e, &l.payments, func(k idKey, p payment) {
 		e.raw(k[:])
 		e.symbols(p.program, p.beneficiary, p.fund, p.region)
 		e.date(p.date)
@@ -253,7 +253,7 @@ func (l *Ledger) writeMoneyTables(e *snapshotWriter) {
 }
 
 func (l *Ledger) readMoneyTables(d *snapshotReader) {
-	readRows(d, &l.payments, func() (idKey, payment) {
+	readRowTable(d, &l.payments, func() (idKey, payment) {
 		k := d.idKey()
 		return k, payment{program: d.symbol(), beneficiary: d.symbol(), fund: d.symbol(), region: d.symbol(),
 			date: d.date(), amount: d.fen(), reversed: d.fen()}
@@ -273,14 +273,14 @@ func (l *Ledger) readMoneyTables(d *snapshotReader) {
 
 // writeWorkTables writes placements and trainings.
 func (l *Ledger) writeWorkTables(e *snapshotWriter) {
-	writeRows(e, &l.placements, func(k idKey, p placement) {
+	writeRowTable(e, &l.placements, func(k idKey, p placement) {
 		e.raw(k[:])
 		e.symbols(p.beneficiary, p.region)
 		e.uvarint(uint64(p.indicators))
 		e.date(p.date)
 		e.flags(p.ended, p.reversed)
 	})
-	writeRows(e, &l.trainings, func(k idKey, t training) {
+	writeRowTable(e, &l.trainings, func(k idKey, t training) {
 		e.raw(k[:])
 		e.symbols(t.beneficiary)
 		e.date(t.date)
@@ -288,14 +288,14 @@ func (l *Ledger) writeWorkTables(e *snapshotWriter) {
 }
 
 func (l *Ledger) readWorkTables(d *snapshotReader) {
-	readRows(d, &l.placements, func() (idKey, placement) {
+	readRowTable(d, &l.placements, func() (idKey, placement) {
 		k := d.idKey()
 		p := placement{beneficiary: d.symbol(), region: d.symbol(), indicators: d.indicatorSet(len(l.indicatorSets.sets)), date: d.date()}
 		flags := d.flags()
 		p.ended, p.reversed = flags&1 != 0, flags&2 != 0
 		return k, p
 	})
-	readRows(d, &l.trainings, func() (idKey, training) {
+	readRowTable(d, &l.trainings, func() (idKey, training) {
 		k := d.idKey()
 		return k, training{beneficiary: d.symbol(), date: d.date()}
 	})
@@ -322,6 +322,29 @@ func readRows[K comparable, V any](d *snapshotReader, t *table[K, V], row func()
 		if t.rows[k] = v; len(t.rows) != i+1 {
 			d.fail("key %v twice in one table", k)
 		}
+	}
+}
+
+// writeRowTable writes a rowTable's row count, then each row in key order.
+func writeRowTable[V any](e *snapshotWriter, t *rowTable[V], row func(idKey, V)) {
+	e.uvarint(uint64(t.len()))
+	t.ascend(row)
+}
+
+// readRowTable reads a table written by writeRowTable: rows in strictly
+// increasing key order become the sorted array as they are.
+func readRowTable[V any](d *snapshotReader, t *rowTable[V], row func() (idKey, V)) {
+	n := d.count()
+	if d.err != nil {
+		return
+	}
+	rows := make([]keyedRow[V], 0, min(n, d.presize))
+	for i := 0; i < n && d.err == nil; i++ {
+		k, v := row()
+		rows = append(rows, keyedRow[V]{k, v})
+	}
+	if d.err == nil && !t.load(rows) {
+		d.fail("rows out of key order")
 	}
 }
 
