@@ -80,8 +80,13 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	lane, stopLane := startCoverLane()
 	defer stopLane()
 	var applyErr error
+	applied := 0
 	for j := range order {
 		<-j.done
+		if applied += len(j.out); applied >= gcLimitCheckEvents {
+			applied = 0
+			raiseGCLimit()
+		}
 		if applyErr == nil {
 			if applyErr = p.applyBatch(j.out, lane); applyErr != nil {
 				cancel()
@@ -155,20 +160,39 @@ func (p *Projector) feed(ctx context.Context, r Reader, jobs, order chan<- *deco
 // collecting. During a catch-up the collector runs less often, under a soft
 // memory limit that bounds the heap to catchUpMemoryFloor or
 // catchUpLiveFactor times the live heap, whichever is more; both settings
-// are restored when the last catch-up in the process ends. A GOGC or
+// are restored when the last catch-up in the process ends. The live heap
+// grows with the views, so the limit follows it (raiseGCLimit, every
+// gcLimitCheckEvents): a limit fixed at the start would, once the views
+// outgrew it, have the collector run back to back (at 10M events a third
+// of the catch-up went that way). A GOGC or
 // GOMEMLIMIT the operator set is respected: GC off or already less frequent
 // stays as it is, and an operator's memory limit stays in force.
 const (
 	catchUpGCPercent   = 400
 	catchUpMemoryFloor = 768 << 20 // bytes: keeps a 1M-event rebuild under 1 GiB of RSS
 	catchUpLiveFactor  = 2
+	gcLimitCheckEvents = 1 << 16
 )
 
 var gcTuning struct {
 	sync.Mutex
-	active  int
-	percent int
-	limit   int64
+	active   int
+	percent  int
+	limit    int64 // the limit before the first catch-up
+	ownLimit bool  // the limit in force is the catch-up's, not the operator's
+}
+
+// raiseGCLimit raises the catch-up's memory limit to catchUpLiveFactor times
+// the live heap the last collection found, if that is more.
+func raiseGCLimit() {
+	gcTuning.Lock()
+	defer gcTuning.Unlock()
+	if gcTuning.active == 0 || !gcTuning.ownLimit {
+		return
+	}
+	if want := catchUpLiveFactor * liveHeap(); want > debug.SetMemoryLimit(-1) {
+		debug.SetMemoryLimit(want)
+	}
 }
 
 // relaxGC makes the collector run less often until the returned function is called.
@@ -181,7 +205,8 @@ func relaxGC() (restore func()) {
 			debug.SetGCPercent(gcTuning.percent)
 		}
 		gcTuning.limit = debug.SetMemoryLimit(-1)
-		if gcTuning.limit == math.MaxInt64 {
+		gcTuning.ownLimit = gcTuning.limit == math.MaxInt64
+		if gcTuning.ownLimit {
 			debug.SetMemoryLimit(max(catchUpMemoryFloor, catchUpLiveFactor*liveHeap()))
 		}
 	}
