@@ -112,6 +112,13 @@ func (x *keyIndex[V]) merge() {
 		add = append(add, keySlot[V]{k, v})
 	}
 	sortSlots(add, func(a, b *keySlot[V]) int { return 0 }) // no key twice in a map
+	clear(x.recent)
+	x.mergeSorted(add)
+}
+
+// mergeSorted adds slots sorted by key, none of them in the index yet, to
+// the sorted array.
+func (x *keyIndex[V]) mergeSorted(add []keySlot[V]) {
 	n, m := len(x.sorted), len(add)
 	if cap(x.sorted) < n+m {
 		grown := make([]keySlot[V], n, (n+m)*sortedGrowPercent/100)
@@ -129,7 +136,6 @@ func (x *keyIndex[V]) merge() {
 			j--
 		}
 	}
-	clear(x.recent)
 	x.index()
 }
 

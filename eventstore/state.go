@@ -575,30 +575,63 @@ func (l *Loader) extend() (*State, error) {
 	}
 	s.head, s.hash = l.head, l.hash
 	s.links.distance = append(s.links.distance, make([]uint32, l.head-Position(len(s.links.distance)))...)
+	if len(s.streams.recent) > 0 { // every known key in the arrays: extendStreams finds them there
+		s.streams.merge()
+	}
+	if len(s.commands.index.recent) > 0 {
+		s.commands.index.merge()
+	}
+	if err := s.extendStreams(l.streams); err != nil {
+		return nil, err
+	}
+	if err := s.extendCommands(l.commands); err != nil {
+		return nil, err
+	}
+	l.streams, l.commands, l.base = nil, nil, nil
+	return s, nil
+}
+
+// extendStreams folds one slot per event after the state's indexed
+// streams into them: a stream already known is updated in place, and the
+// new ones, in key order already, are merged into the array at once.
+func (s *State) extendStreams(slots []keySlot[streamEntry]) error {
+	var fresh []keySlot[streamEntry]
 	before := func(k Key) streamEntry {
 		e, _ := s.streams.get(k)
 		return e
 	}
-	err := s.foldStreams(l.streams, before, func(slot keySlot[streamEntry]) { s.streams.set(slot.key, slot.value) })
-	if err != nil {
-		return nil, err
-	}
-	err = foldCommands(l.commands, func(slot keySlot[CommandEntry]) error {
-		was, ok := s.commands.GetKey(slot.key)
-		if !ok {
-			s.commands.index.set(slot.key, slot.value)
-			return nil
+	err := s.foldStreams(slots, before, func(slot keySlot[streamEntry]) {
+		if i, ok := s.streams.find(slot.key); ok {
+			s.streams.sorted[i].value = slot.value
+		} else {
+			fresh = append(fresh, slot)
 		}
-		if r := was.Result(); r.Last+1 == slot.value.first() { // a command across the base's head
+	})
+	if err == nil {
+		s.streams.mergeSorted(fresh)
+	}
+	return err
+}
+
+// extendCommands is extendStreams for the commands: one known already may
+// only continue across the head resumed from.
+func (s *State) extendCommands(slots []keySlot[CommandEntry]) error {
+	var fresh []keySlot[CommandEntry]
+	err := foldCommands(slots, func(slot keySlot[CommandEntry]) error {
+		was, ok := s.commands.GetKey(slot.key)
+		switch {
+		case !ok:
+			fresh = append(fresh, slot)
+			return nil
+		case was.Result().Last+1 == slot.value.first():
 			return s.commands.Extend(slot.key, slot.value.Result().Last)
 		}
 		return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt, was.first(), slot.value.first())
 	})
-	l.streams, l.commands, l.base = nil, nil, nil
-	if err != nil {
-		return nil, err
+	if err == nil {
+		s.commands.index.mergeSorted(fresh)
 	}
-	return s, nil
+	return err
 }
 
 // adoptStreams makes the streams of slots, one per event, the state's.
