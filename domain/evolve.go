@@ -37,9 +37,8 @@ func (l *Ledger) Evolve(e Event) {
 	case PlacementRecorded, PlacementEnded, PlacementReversed:
 		l.evolvePlacement(e)
 	case TrainingRecorded:
-		k := idKeyOf(e.TrainingID)
-		assert(!l.trainings.has(k), "training %s recorded twice", e.TrainingID)
-		l.trainings.set(k, training{beneficiary: l.names.intern(e.BeneficiaryID), date: e.Date})
+		added := l.trainings.add(idKeyOf(e.TrainingID), training{beneficiary: l.names.intern(e.BeneficiaryID), date: e.Date})
+		assert(added, "training %s recorded twice", e.TrainingID)
 	case TargetSet:
 		l.targets.set(targetKey{e.RegionCode, e.Year, e.Indicator, e.Issuer}, e)
 	case StatisticReported:
@@ -98,12 +97,11 @@ func (l *Ledger) evolveCertified(e CategoryCertified) {
 }
 
 func (l *Ledger) evolvePaid(e SubsidyPaid) {
-	k := idKeyOf(e.PaymentID)
-	assert(!l.payments.has(k), "payment %s made twice", e.PaymentID)
-	l.addToFund(e.FundID, e.Amount.Neg())
 	p := payment{program: l.names.intern(e.ProgramID), beneficiary: l.names.intern(e.BeneficiaryID),
 		fund: l.names.intern(e.FundID), region: l.names.intern(e.RegionCode), date: e.Date, amount: toFen(e.Amount)}
-	l.payments.set(k, p)
+	added := l.payments.add(idKeyOf(e.PaymentID), p)
+	assert(added, "payment %s made twice", e.PaymentID)
+	l.addToFund(e.FundID, e.Amount.Neg())
 	key := usageKey{p.program, p.beneficiary}
 	n, _ := l.usage.get(key)
 	l.usage.set(key, n+1)
@@ -188,10 +186,9 @@ func loanIDOf(e Event) string {
 func (l *Ledger) evolvePlacement(e Event) {
 	switch e := e.(type) {
 	case PlacementRecorded:
-		k := idKeyOf(e.PlacementID)
-		assert(!l.placements.has(k), "placement %s recorded twice", e.PlacementID)
-		l.placements.set(k, placement{beneficiary: l.names.intern(e.BeneficiaryID),
+		added := l.placements.add(idKeyOf(e.PlacementID), placement{beneficiary: l.names.intern(e.BeneficiaryID),
 			region: l.names.intern(e.RegionCode), indicators: l.indicatorSets.intern(e.Indicators), date: e.Date})
+		assert(added, "placement %s recorded twice", e.PlacementID)
 	case PlacementEnded:
 		k := idKeyOf(e.PlacementID)
 		p, ok := l.placements.get(k)

@@ -75,6 +75,25 @@ func (t *rowTable[V]) set(k idKey, v V) {
 	}
 }
 
+// add adds a row that must be new, looking k up once where has and set
+// would twice; it reports false, changing nothing, if k has a row.
+func (t *rowTable[V]) add(k idKey, v V) bool {
+	if _, ok := t.recent[k]; ok {
+		return false
+	}
+	if _, ok := t.find(k); ok {
+		return false
+	}
+	if t.journaling {
+		t.journal = append(t.journal, undo[idKey, V]{key: k})
+	}
+	t.recent[k] = v
+	if len(t.journal) == 0 {
+		t.mergeIfDue()
+	}
+	return true
+}
+
 // put sets a row where it is: in place in the array, or in the map.
 func (t *rowTable[V]) put(k idKey, v V) {
 	if i, ok := t.find(k); ok {

@@ -25,11 +25,27 @@ func TestRowTableActsAsAJournaledMap(t *testing.T) {
 				case op < 2:
 					table.mark()
 					marked = maps.Clone(want)
-				case op < 60 || len(keys) == 0:
+				case op < 30 || len(keys) == 0:
 					k := idKeyOf(fmt.Sprint(seed, step))
 					keys = append(keys, k)
 					table.set(k, step)
 					want[k] = step
+				case op < 60:
+					k := idKeyOf(fmt.Sprint(seed, step))
+					keys = append(keys, k)
+					if !table.add(k, step) {
+						t.Fatalf("step %d: add of a new key refused", step)
+					}
+					want[k] = step
+				case op < 65:
+					k := keys[r.IntN(len(keys))]
+					_, exists := want[k]
+					if added := table.add(k, step); added == exists {
+						t.Fatalf("step %d: add of a key that exists (%v) returned %v", step, exists, added)
+					}
+					if !exists {
+						want[k] = step
+					}
 				default:
 					k := keys[r.IntN(len(keys))]
 					table.set(k, -step)
