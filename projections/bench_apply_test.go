@@ -73,7 +73,8 @@ func decodedBenchLog(b *testing.B) []decoded {
 	syms := domain.NewSymbols()
 	var out []decoded
 	err := s.Read(context.Background(), 0, func(e eventstore.Event) error {
-		out = append(out, decode(&e, syms))
+		raw := rawOf(&e)
+		out = append(out, decode(&raw, syms))
 		return out[len(out)-1].err
 	})
 	if err != nil {

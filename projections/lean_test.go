@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/hrss-ledger/ledger/domain"
-	"github.com/hrss-ledger/ledger/eventstore"
 )
 
 func TestDecodeRead(t *testing.T) {
@@ -49,7 +48,7 @@ func TestDecodeRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := eventstore.Event{Type: typ, Data: data}
+		e := rawEvent{Type: typ, Data: data}
 		syms := domain.NewSymbols()
 		got := testing.AllocsPerRun(100, func() { decode(&e, syms) })
 		if got > maxPlacementDecodeAllocs {

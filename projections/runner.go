@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
 )
@@ -27,18 +29,33 @@ type decoded struct {
 	err error
 }
 
+// rawEvent is what decoding needs of an eventstore.Event; a batch waiting
+// to be decoded holds these, under half the size of whole events.
+type rawEvent struct {
+	Pos          uint64
+	ID           uuid.UUID
+	Type         string
+	Data         []byte
+	BusinessDate string
+	Hash         [32]byte
+}
+
+func rawOf(e *eventstore.Event) rawEvent {
+	return rawEvent{Pos: e.Position, ID: e.ID, Type: e.Type, Data: e.Data, BusinessDate: e.Meta.BusinessDate, Hash: e.Hash}
+}
+
 // decode decodes one event, sharing repeated values through syms (owned by
 // the calling goroutine; nil shares nothing).
-func decode(e *eventstore.Event, syms *domain.Symbols) decoded {
-	env := envelope{Pos: e.Position, ID: e.ID, Type: e.Type, Code: knownTypes[e.Type], Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
+func decode(e *rawEvent, syms *domain.Symbols) decoded {
+	env := envelope{Pos: e.Pos, ID: e.ID, Type: e.Type, Code: knownTypes[e.Type], Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
 	ev, err := decodeRead(e.Type, e.Data, syms)
 	switch {
 	case err != nil:
 	case ev != nil:
 		env.Day = dayOf(ev.BusinessDate())
-	case e.Meta.BusinessDate != "":
+	case e.BusinessDate != "":
 		// An event no view reads keeps the envelope's date for its history entry.
-		env.Day, err = parseDay(e.Meta.BusinessDate)
+		env.Day, err = parseDay(e.BusinessDate)
 	}
 	return decoded{env: env, ev: ev, err: err}
 }
@@ -46,7 +63,7 @@ func decode(e *eventstore.Event, syms *domain.Symbols) decoded {
 // decodeJob is a batch of events decoded by a worker and applied, in log
 // order, by the caller of CatchUp.
 type decodeJob struct {
-	events []eventstore.Event
+	events []rawEvent
 	out    []decoded
 	done   chan struct{}
 }
@@ -119,7 +136,7 @@ func newJob(free <-chan *decodeJob) *decodeJob {
 		j.done = make(chan struct{})
 		return j
 	default:
-		return &decodeJob{events: make([]eventstore.Event, 0, decodeBatchEvents),
+		return &decodeJob{events: make([]rawEvent, 0, decodeBatchEvents),
 			out: make([]decoded, 0, decodeBatchEvents), done: make(chan struct{})}
 	}
 }
@@ -140,10 +157,14 @@ func (p *Projector) feed(ctx context.Context, r Reader, jobs, order chan<- *deco
 		cur = newJob(free)
 		return nil
 	}
-	err := r.Read(ctx, p.Position(), func(e eventstore.Event) error {
-		cur.events = append(cur.events, e)
-		if len(cur.events) == decodeBatchEvents {
-			return flush()
+	err := eventstore.ReadBatches(ctx, r, p.Position(), func(run []eventstore.Event) error {
+		for i := range run {
+			cur.events = append(cur.events, rawOf(&run[i]))
+			if len(cur.events) == decodeBatchEvents {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -288,7 +309,8 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 	lastSnapshot := time.Now()
 	syms := domain.NewSymbols()
 	err := log.Subscribe(ctx, p.Position(), func(e eventstore.Event) error {
-		if err := p.applyBatch([]decoded{decode(&e, syms)}, nil); err != nil {
+		raw := rawOf(&e)
+		if err := p.applyBatch([]decoded{decode(&raw, syms)}, nil); err != nil {
 			return err
 		}
 		if time.Since(lastSnapshot) >= p.cfg.SnapshotInterval {
