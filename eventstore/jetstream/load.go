@@ -88,6 +88,11 @@ func (l *loading) pass(produce func(feedFunc) error) error {
 	feed := func(seq uint64, payload []byte, owned bool) error {
 		var j *loadJob
 		select {
+		case <-failed: // before a free job, which the draining folder offers too
+			return errStopped
+		default:
+		}
+		select {
 		case j = <-free:
 		case <-failed:
 			return errStopped
