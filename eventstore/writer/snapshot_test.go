@@ -405,3 +405,27 @@ func TestALongReplayIsSnapshotAtOpen(t *testing.T) {
 		})
 	}
 }
+
+// A snapshot that cannot be written makes Close fail and say so, and
+// changes nothing else: the log has every command.
+func TestCloseSaysWhenTheSnapshotCannotBeWritten(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := memory.New()
+	w, rec := openFrom(t, store, notADir)
+	seed(t, w, "100")
+
+	err := w.Close()
+
+	if err == nil {
+		t.Fatal("Close wrote a snapshot into a file")
+	}
+	if logged := rec.refusal(); logged == nil {
+		t.Error("nothing logged")
+	}
+	if got := replay(t, readLog(t, store)); !got.Equal(yuan("100")) {
+		t.Errorf("fund balance = %s, want 100", got)
+	}
+}

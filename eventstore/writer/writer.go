@@ -256,7 +256,13 @@ func (w *Writer) Close() error {
 	if !first {
 		return nil
 	}
-	return w.saveSnapshot()
+	if err := w.saveSnapshot(); err != nil {
+		// Said here too, as a caller that closes on its way out may drop
+		// the error: the next start then replays from an older snapshot.
+		w.cfg.logger.Warn("writer: snapshot at close not written", "err", err)
+		return err
+	}
+	return nil
 }
 
 func (w *Writer) run() {
