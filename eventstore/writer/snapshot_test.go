@@ -422,8 +422,8 @@ func TestCloseSaysWhenTheSnapshotCannotBeWritten(t *testing.T) {
 	if err == nil {
 		t.Fatal("Close wrote a snapshot into a file")
 	}
-	if logged := rec.refusal(); logged == nil {
-		t.Error("nothing logged")
+	if logged := rec.refusal(); logged != err {
+		t.Errorf("logged %v, want the error Close returned", logged)
 	}
 	if got := replay(t, readLog(t, store)); !got.Equal(yuan("100")) {
 		t.Errorf("fund balance = %s, want 100", got)
