@@ -12,16 +12,16 @@ func TestCatchUpMemoryLimit(t *testing.T) {
 	t.Run("the catch-up's limit follows the live heap and is lifted at the end", func(t *testing.T) {
 		debug.SetMemoryLimit(math.MaxInt64)
 		restore := relaxGC()
-		// Live memory more than half the limit set at the start, as views
-		// that outgrow it.
-		ballast := make([]byte, catchUpMemoryFloor/2+64<<20)
+		// Live memory beyond the limit set at the start, as views that
+		// outgrow it.
+		ballast := make([]byte, catchUpMemoryFloor*100/catchUpRaisedPercent+64<<20)
 		for i := range ballast {
 			ballast[i] = 1
 		}
 		runtime.GC()
 		raiseGCLimit()
 		got := debug.SetMemoryLimit(-1)
-		if want := int64(catchUpLiveFactor * len(ballast)); got < want {
+		if want := int64(len(ballast) * catchUpRaisedPercent / 100); got < want {
 			t.Errorf("got a limit of %d bytes with %d live, want at least %d", got, len(ballast), want)
 		}
 		runtime.KeepAlive(ballast)
