@@ -48,7 +48,8 @@ type VerifyOptions struct {
 // VerifyLog is VerifyChain plus the Merkle tree: it builds the tree over the
 // good prefix and checks that every checkpoint recorded in the log and every
 // trusted checkpoint has the root the log has at its size. It returns the
-// tree, usable for proofs, even when the log is broken.
+// tree, usable for proofs while log stays open (they read blocks of it
+// back), even when the log is broken.
 func VerifyLog(ctx context.Context, log Log, opts VerifyOptions) (ChainReport, *Tree, error) {
 	if opts.PublicKey != nil {
 		for _, cp := range opts.Trusted {
