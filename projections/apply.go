@@ -153,12 +153,13 @@ func (s *state) post(pos uint64, d day, ev domain.Event) {
 		return
 	}
 	doc := s.internDoc(document(ev))
+	s.Events.at(s.Events.N - 1).Doc = doc
 	_, allocation := ev.(domain.FundAllocated)
 	for _, l := range ls {
 		amount := fen(l.amount)
 		from, to := s.account(l.from), s.account(l.to)
-		s.entry(from, to, pos, -amount, doc)
-		s.entry(to, from, pos, amount, doc)
+		s.entry(from, to, pos, -amount)
+		s.entry(to, from, pos, amount)
 		if id := s.Accounts[from].Fund; id != "" {
 			s.fundFlow(id, d, fundPaidOut, amount)
 		}
@@ -179,10 +180,10 @@ func (s *state) fundFlow(id string, d day, col int, amount int64) {
 	s.dirty.mark(viewFunds, id, 0)
 }
 
-func (s *state) entry(a, counter int32, pos uint64, amount int64, doc int32) {
+func (s *state) entry(a, counter int32, pos uint64, amount int64) {
 	acc := &s.Accounts[a]
 	acc.Balance += amount
-	acc.Entries.add(entry{Pos: pos, Amount: amount, Counter: counter, Doc: doc})
+	acc.Entries.add(pos, amount, counter)
 }
 
 // internDoc returns the index of a document; consecutive events often name the same one.

@@ -378,15 +378,15 @@ func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
 	}
 	rep := domain.HistoryReport{Account: name, Balance: formatFen(a.Balance), Position: s.Pos, Entries: []domain.HistoryEntry{}}
 	balance := int64(0)
-	for e := range a.Entries.all {
+	for pos, e := range a.Entries.all {
 		balance += e.Amount
-		info := s.info(e.Pos)
+		info := s.info(pos)
 		if info.Day < lo || info.Day > hi {
 			continue
 		}
-		rep.Entries = append(rep.Entries, domain.HistoryEntry{Position: e.Pos, EventID: info.ID.String(),
+		rep.Entries = append(rep.Entries, domain.HistoryEntry{Position: pos, EventID: info.ID.String(),
 			Date: info.Day.String(), Type: s.TypeNames[info.Type], Amount: formatFen(e.Amount),
-			Counterparty: s.Accounts[e.Counter].Name, Document: s.Docs[e.Doc], BalanceAfter: formatFen(balance)})
+			Counterparty: s.Accounts[e.Counter].Name, Document: s.Docs[info.Doc], BalanceAfter: formatFen(balance)})
 	}
 	return rep, nil
 }

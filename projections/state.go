@@ -64,6 +64,7 @@ type state struct {
 type eventInfo struct {
 	ID   uuid.UUID
 	Day  day
+	Doc  int32 // index into Docs of the document the event's postings name
 	Type uint8
 }
 
@@ -122,17 +123,7 @@ type account struct {
 	Name    string
 	Fund    string // the fund's id for a fund account, "" otherwise
 	Balance int64
-	Entries chunked[entry]
-}
-
-// entry is one posting seen from one account. The running balance after
-// it is not kept: a history is read from the account's first entry, so it
-// sums the amounts as it goes.
-type entry struct {
-	Pos     uint64
-	Amount  int64 // signed: positive in, negative out
-	Counter int32 // number of the counterparty account
-	Doc     int32 // index into Docs
+	Entries history
 }
 
 // fund is a fund's description and its flows by business day.
