@@ -77,13 +77,8 @@ func (s *treeState) frontierRoot() Hash {
 type view struct {
 	treeState
 	source  leafSource
-	fetched []fetchedBlock // read back from source
-	offered fetchedBlock   // handed over by the caller (offer)
-}
-
-type fetchedBlock struct {
-	index  uint64
-	leaves []Hash
+	fetched []*blockNodes // read back from source
+	offered *blockNodes   // handed over by the caller (offer)
 }
 
 func (v *view) root(ctx context.Context, size uint64) (Hash, error) {
@@ -142,46 +137,66 @@ func (v *view) node(ctx context.Context, id compact.NodeID) (Hash, error) {
 	return hashChildren(left, right), err
 }
 
-// lowNode computes a node below the lowest stored level from its leaves.
+// lowNode returns a node below the lowest stored level from its block.
 func (v *view) lowNode(ctx context.Context, id compact.NodeID) (Hash, error) {
 	block := id.Index >> (storedLevelStride - id.Level)
-	leaves, err := v.block(ctx, block)
+	b, err := v.block(ctx, block)
 	if err != nil {
 		return Hash{}, err
 	}
-	first := id.Index<<id.Level - block<<storedLevelStride
-	return subtreeRoot(leaves[first : first+1<<id.Level]), nil
+	return b.nodes[id.Level][id.Index-block<<(storedLevelStride-id.Level)], nil
 }
 
 func (v *view) leaf(ctx context.Context, index uint64) (Hash, error) {
-	leaves, err := v.block(ctx, index/blockLeaves)
+	b, err := v.block(ctx, index/blockLeaves)
 	if err != nil {
 		return Hash{}, err
 	}
-	return leaves[index%blockLeaves], nil
+	return b.nodes[0][index%blockLeaves], nil
 }
 
-// block returns the leaves of one block, read back once per query and
-// checked against what the tree kept of it.
-func (v *view) block(ctx context.Context, index uint64) ([]Hash, error) {
-	if v.offered.leaves != nil && v.offered.index == index {
-		return v.offered.leaves, nil
-	}
-	for _, f := range v.fetched {
-		if f.index == index {
-			return f.leaves, nil
+// blockNodes is a block read back: its leaves and every complete node
+// above them below the lowest stored level, so that a proof's nodes in the
+// block cost no hashing once the block is checked.
+type blockNodes struct {
+	index uint64
+	nodes [storedLevelStride][]Hash // nodes[l]: the complete nodes of level l, left to right
+}
+
+func newBlockNodes(index uint64, leaves []Hash) *blockNodes {
+	b := &blockNodes{index: index}
+	b.nodes[0] = leaves
+	for level := 1; level < storedLevelStride; level++ {
+		below := b.nodes[level-1]
+		b.nodes[level] = make([]Hash, len(below)/2)
+		for i := range b.nodes[level] {
+			b.nodes[level][i] = hashChildren(below[2*i], below[2*i+1])
 		}
 	}
-	first := index * blockLeaves
-	leaves, err := v.source.leafHashes(ctx, first, v.blockEnd(index))
+	return b
+}
+
+// block returns one block, read back once per query and checked against
+// what the tree kept of it.
+func (v *view) block(ctx context.Context, index uint64) (*blockNodes, error) {
+	if v.offered != nil && v.offered.index == index {
+		return v.offered, nil
+	}
+	for _, b := range v.fetched {
+		if b.index == index {
+			return b, nil
+		}
+	}
+	leaves, err := v.source.leafHashes(ctx, index*blockLeaves, v.blockEnd(index))
 	if err != nil {
 		return nil, err
 	}
-	if err := v.check(index, leaves); err != nil {
+	b := newBlockNodes(index, leaves)
+	if err := v.check(b); err != nil {
 		return nil, err
 	}
-	v.fetched = append(v.fetched, fetchedBlock{index, leaves})
-	return leaves, nil
+	v.fetched = append(v.fetched, b)
+	return b, nil
 }
 
 // blockEnd returns the leaf index after a block: the block's end, or the
@@ -194,10 +209,11 @@ func (v *view) blockEnd(index uint64) uint64 {
 // the log itself, in place of the block offered before; they are checked
 // like a block the view reads.
 func (v *view) offer(index uint64, leaves []Hash) error {
-	if err := v.check(index, leaves); err != nil {
+	b := newBlockNodes(index, leaves)
+	if err := v.check(b); err != nil {
 		return err
 	}
-	v.offered = fetchedBlock{index, leaves}
+	v.offered = b
 	return nil
 }
 
@@ -206,26 +222,26 @@ func (v *view) offer(index uint64, leaves []Hash) error {
 // with the right border's subtrees below that level. The log then holds, in
 // the block, the very events the tree was built from (SHA-256 has no known
 // second preimage), or the block is refused.
-func (v *view) check(index uint64, leaves []Hash) error {
-	first := index * blockLeaves
-	if len(leaves) == blockLeaves {
-		got, want := subtreeRoot(leaves), v.levels[0][index]
+func (v *view) check(b *blockNodes) error {
+	first, n := b.index*blockLeaves, len(b.nodes[0])
+	if n == blockLeaves {
+		top := b.nodes[storedLevelStride-1]
+		got, want := hashChildren(top[0], top[1]), v.levels[0][b.index]
 		if got != want {
-			return blockChanged(first, len(leaves), got, want)
+			return blockChanged(first, n, got, want)
 		}
 		return nil
 	}
-	rest := leaves
+	offset := 0 // leaves of the block left of the subtree checked
 	for level := storedLevelStride - 1; level >= 0; level-- {
-		width := 1 << level
-		if len(leaves)&width == 0 {
+		if n>>level&1 == 0 {
 			continue
 		}
-		got, want := subtreeRoot(rest[:width]), v.frontier[level]
+		got, want := b.nodes[level][offset>>level], v.frontier[level]
 		if got != want {
-			return blockChanged(first, len(leaves), got, want)
+			return blockChanged(first, n, got, want)
 		}
-		rest = rest[width:]
+		offset += 1 << level
 	}
 	return nil
 }
