@@ -122,8 +122,8 @@ func newBorrowingDecoder() *decoder {
 	return &decoder{intern: make(map[string]string), borrowed: true}
 }
 
-// newTransientDecoder returns a decoder whose events, Stream included,
-// alias the payload: for opening, which drops each message's events before
+// newTransientDecoder returns a decoder whose events, every string
+// included, alias the payload: for opening, which drops each message's events before
 // it reuses the payload, and so allocates nothing per event.
 func newTransientDecoder() *decoder {
 	return &decoder{intern: make(map[string]string), transient: true}
@@ -253,6 +253,9 @@ func (d *decoder) interned(r *reader, prev string) string {
 		return prev
 	}
 	b := r.bytes(n - 1)
+	if d.transient && len(b) > 0 { // dropped with the payload: no need to share
+		return unsafe.String(&b[0], len(b))
+	}
 	if s, ok := d.intern[string(b)]; ok {
 		return s
 	}

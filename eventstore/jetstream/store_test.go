@@ -51,15 +51,27 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	want := d.Events()
 	payload := encodeBatch(nil, [8]byte{1}, 7, want)
-	got, h, err := newDecoder().decode(nil, payload)
-	if err != nil {
-		t.Fatalf("decode: %v", err)
+	decoders := []struct {
+		name string
+		dec  *decoder
+	}{
+		{"the owning decoder", newDecoder()},
+		{"the borrowing decoder", newBorrowingDecoder()},
+		{"the transient decoder", newTransientDecoder()},
 	}
-	if h.batch != 7 || h.writer != [8]byte{1} || h.first != 1 {
-		t.Errorf("header %+v, want writer 1 batch 7 first 1", h)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
+	for _, tt := range decoders {
+		t.Run(tt.name+" gives back what was encoded", func(t *testing.T) {
+			got, h, err := tt.dec.decode(nil, payload)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if h.batch != 7 || h.writer != [8]byte{1} || h.first != 1 {
+				t.Errorf("header %+v, want writer 1 batch 7 first 1", h)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
+			}
+		})
 	}
 	for cut := range len(payload) {
 		if _, _, err := newDecoder().decode(nil, payload[:cut]); !errors.Is(err, errBadPayload) {
