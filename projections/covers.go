@@ -126,9 +126,8 @@ func (p *personCovers) key(year int32, ind uint8) []cover {
 
 // recordPlacement counts a person for each indicator of a placement (or a
 // training), by real name: once per person, indicator, region and year.
-func (s *state) recordPlacement(pos uint64, d day, personID, regionCode, id string, inds []domain.Indicator) {
+func (s *state) recordPlacement(p int32, pos uint64, d day, regionCode, id string, inds []domain.Indicator) {
 	n := s.node(regionCode)
-	p := s.person(personID)
 	year := int32(d.year())
 	assert(year >= 0 && year <= maxYear, "a placement's year has four digits")
 	hash := idHash(id)
@@ -189,9 +188,8 @@ func openBefore(cs []cover, node int32) bool {
 }
 
 // reversePlacement stops a placement counting from the reversal date.
-func (s *state) reversePlacement(d day, e domain.PlacementReversed) {
+func (s *state) reversePlacement(p int32, d day, e domain.PlacementReversed) {
 	n := s.node(e.RegionCode)
-	p := s.person(e.BeneficiaryID)
 	year := int32(e.PlacementDate.Year())
 	id := idHash(e.PlacementID)
 	for _, ind := range e.Indicators {
