@@ -28,6 +28,15 @@ import (
 // computed and nothing is sorted; the chain must reach the saved state's
 // hash at its head, so a saved state is used only for the very log it was
 // taken from. At ten million events that halves the work of an open.
+//
+// What the chain cannot vouch for is the saved indexes themselves (a
+// command id, a stream's version): they are as trusted as the rest of the
+// data directory, checked against accidents (a checksum, the layout, sizes
+// bounded by the log) but not against someone who may write there, who
+// could as well rewrite the stream. The writer's own snapshot rests on the
+// same ground. A command recorded twice because a saved index lacked it
+// would still show at the next open without the saved state, which refuses
+// a log where a command appears twice.
 
 // loadQueuedMsgs bounds the messages between the reader and the folding:
 // some tens of megabytes at the contract's batch limits.
