@@ -120,22 +120,23 @@ func (x *keyIndex[V]) merge() {
 // the sorted array.
 func (x *keyIndex[V]) mergeSorted(add []keySlot[V]) {
 	n, m := len(x.sorted), len(add)
-	if cap(x.sorted) < n+m {
-		grown := make([]keySlot[V], n, (n+m)*sortedGrowPercent/100)
-		copy(grown, x.sorted)
-		x.sorted = grown
+	var merged []keySlot[V]
+	if cap(x.sorted) >= n+m {
+		merged = x.sorted[:n+m] // in place, from the back
+	} else {
+		merged = make([]keySlot[V], n+m, (n+m)*sortedGrowPercent/100)
 	}
-	x.sorted = x.sorted[:n+m]
 	i, j := n-1, m-1
-	for w := n + m - 1; j >= 0; w-- {
-		if i >= 0 && compareKeys(x.sorted[i].key, add[j].key) > 0 {
-			x.sorted[w] = x.sorted[i]
+	for w := n + m - 1; w >= 0; w-- {
+		if j < 0 || i >= 0 && compareKeys(x.sorted[i].key, add[j].key) > 0 {
+			merged[w] = x.sorted[i]
 			i--
 		} else {
-			x.sorted[w] = add[j]
+			merged[w] = add[j]
 			j--
 		}
 	}
+	x.sorted = merged
 	x.index()
 }
 
