@@ -62,7 +62,9 @@ func BenchmarkApply(b *testing.B) {
 			s.applyMain(log[i].env, log[i].ev)
 		}
 		mid := threadCPU(b)
-		s.applyCoversOf(log)
+		for i := 0; i < len(log); i += decodeBatchEvents {
+			s.applyCoversOf(log[i:min(i+decodeBatchEvents, len(log))])
+		}
 		mainCPU, coversCPU = mainCPU+mid-start, coversCPU+threadCPU(b)-mid
 		events += len(log)
 	}

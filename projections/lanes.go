@@ -63,33 +63,11 @@ func startCoverLane() (lane *coverLane, stop func()) {
 	return lane, func() { close(lane.work) }
 }
 
-// applyCoversOf applies the covers lane's part of a batch. It first finds
-// every person of the batch, and touches their covers, in a loop without
-// dependencies from one event to the next, so that the processor overlaps
-// the cache misses of these lookups instead of taking them one by one.
+// applyCoversOf applies the covers lane's part of a batch.
 func (s *state) applyCoversOf(batch []decoded) {
-	persons := s.batchPersons[:0]
 	for i := range batch {
-		p := int32(-1)
-		switch e := batch[i].ev.(type) {
-		case domain.PlacementRecorded:
-			p = s.person(e.BeneficiaryID)
-		case domain.PlacementReversed:
-			p = s.person(e.BeneficiaryID)
-		case domain.TrainingRecorded:
-			p = s.person(e.BeneficiaryID)
-		}
-		if p >= 0 && len(s.Persons[p].Covers) > 0 {
-			s.touched += s.Persons[p].Covers[0].From
-		}
-		persons = append(persons, p)
-	}
-	s.batchPersons = persons
-	for i := range batch {
-		if persons[i] >= 0 {
-			b := &batch[i]
-			s.applyCoversTo(persons[i], b.env.Pos, b.env.Day, b.ev)
-		}
+		b := &batch[i]
+		s.applyCovers(b.env.Pos, b.env.Day, b.ev)
 	}
 }
 

@@ -52,11 +52,6 @@ type state struct {
 	yearsMu    sync.Mutex
 	coverYears [][]yearRef
 
-	// The persons of the batch the covers lane is applying, and a sum that
-	// keeps its touching their covers from being optimised away (lanes.go).
-	batchPersons []int32
-	touched      day
-
 	// Scratch buffers of real-name counting, reused from one event to the next.
 	spans                   []span
 	chain                   []int32
