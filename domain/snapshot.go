@@ -123,9 +123,10 @@ func (l *Ledger) readSymbols(d *snapshotReader) {
 	d.symbols = len(l.names.names)
 	sets := d.count()
 	for i := 1; i <= sets && d.err == nil; i++ {
-		list := make([]Indicator, d.count())
-		for k := range list {
-			list[k] = Indicator(d.str())
+		n := d.count()
+		list := make([]Indicator, 0, min(n, d.presize)) // never nil: a set read back is a list, maybe empty
+		for k := 0; k < n && d.err == nil; k++ {
+			list = append(list, Indicator(d.str()))
 		}
 		if d.err == nil && l.indicatorSets.intern(list) != indicatorSet(i) {
 			d.fail("indicator list %d repeats an earlier one", i)
@@ -217,9 +218,9 @@ func (l *Ledger) readBeneficiary(d *snapshotReader) func() (string, beneficiary)
 		id := l.names.canon(d.str())
 		b := beneficiary{kind: BeneficiaryKind(l.names.canon(d.str())), region: l.names.canon(d.str())}
 		if n := d.count(); n > 0 && d.err == nil {
-			b.categories = make([]categoryPeriod, n)
-			for i := range b.categories {
-				b.categories[i] = l.period(Category(d.str()), d.date(), d.date())
+			b.categories = make([]categoryPeriod, 0, min(n, d.presize))
+			for i := 0; i < n && d.err == nil; i++ {
+				b.categories = append(b.categories, l.period(Category(d.str()), d.date(), d.date()))
 			}
 		}
 		return id, b
@@ -230,7 +231,7 @@ func (l *Ledger) readBeneficiary(d *snapshotReader) func() (string, beneficiary)
 // hold symbols and fen.
 func (l *Ledger) writeMoneyTables(e *snapshotWriter) {
 	writeRowTable(e, &l.payments, func(k idKey, p payment) {
-		e.raw(k[:])
+		e.key(k)
 		e.symbols(p.program, p.beneficiary, p.fund, p.region)
 		e.date(p.date)
 		e.varint(int64(p.amount))
@@ -274,14 +275,14 @@ func (l *Ledger) readMoneyTables(d *snapshotReader) {
 // writeWorkTables writes placements and trainings.
 func (l *Ledger) writeWorkTables(e *snapshotWriter) {
 	writeRowTable(e, &l.placements, func(k idKey, p placement) {
-		e.raw(k[:])
+		e.key(k)
 		e.symbols(p.beneficiary, p.region)
 		e.uvarint(uint64(p.indicators))
 		e.date(p.date)
 		e.flags(p.ended, p.reversed)
 	})
 	writeRowTable(e, &l.trainings, func(k idKey, t training) {
-		e.raw(k[:])
+		e.key(k)
 		e.symbols(t.beneficiary)
 		e.date(t.date)
 	})
@@ -364,8 +365,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 type snapshotWriter struct {
 	w   *bufio.Writer
 	err error
-	buf [binary.MaxVarintLen64]byte
+	buf [scratchBytes]byte // for each field, so that writing one allocates nothing
 }
+
+// scratchBytes holds the largest fixed field: a key.
+const scratchBytes = len(idKey{})
 
 func (e *snapshotWriter) raw(p []byte) { _, _ = e.w.Write(p) } // bufio keeps the error for Flush
 
@@ -396,8 +400,10 @@ func (e *snapshotWriter) flags(bits ...bool) {
 }
 
 func (e *snapshotWriter) date(d Date) {
-	e.raw([]byte{byte(uint16(d.year) >> 8), byte(d.year), d.month, d.day})
+	e.raw(append(e.buf[:0], byte(uint16(d.year)>>8), byte(d.year), d.month, d.day))
 }
+
+func (e *snapshotWriter) key(k idKey) { e.raw(append(e.buf[:0], k[:]...)) }
 
 // decimal writes the exact coefficient and exponent, so that a balance
 // reads back as the same value with the same scale.
@@ -541,12 +547,15 @@ func (d *snapshotReader) fen() fen {
 
 // date reads a date: the zero Date or a calendar date the ledger accepts.
 func (d *snapshotReader) date() Date {
-	var b [4]byte
 	if d.err != nil {
 		return Date{}
 	}
-	_, err := io.ReadFull(d.r, b[:])
+	b, err := d.r.Peek(4)
 	d.check(err)
+	if d.err != nil {
+		return Date{}
+	}
+	_, _ = d.r.Discard(len(b))
 	year, month, day := int(int16(uint16(b[0])<<8|uint16(b[1]))), int(b[2]), int(b[3])
 	if year == 0 && month == 0 && day == 0 {
 		return Date{}
