@@ -11,6 +11,13 @@
 // with the head it was decided at, so a second writer that appended in
 // between makes the batch fail with eventstore.ErrConflict; this writer then
 // rolls its tentative state back, catches up from the log and decides again.
+//
+// A retried command is answered from the command index its store keeps
+// anyway (eventstore.CommandLookup): the writer remembers only the commands
+// it read from the log past what its store has folded in (commands.go). With
+// WithSnapshotDir, the state is written to a file at Close (and after a long
+// replay at Open) and read back at the next Open when the log vouches for
+// it, so that a start replays only the events after it (snapshot.go).
 package writer
 
 import (
