@@ -172,10 +172,10 @@ func (s *state) post(pos uint64, d day, ev domain.Event) {
 		from, to := s.account(l.from), s.account(l.to)
 		s.entry(from, to, pos, -amount)
 		s.entry(to, from, pos, amount)
-		if id := s.Accounts[from].Fund; id != "" {
+		if id := s.Accounts.at(int(from)).Fund; id != "" {
 			s.fundFlow(id, d, fundPaidOut, amount)
 		}
-		if id := s.Accounts[to].Fund; id != "" {
+		if id := s.Accounts.at(int(to)).Fund; id != "" {
 			col := fundReceived
 			if allocation {
 				col = fundAllocated
@@ -193,7 +193,7 @@ func (s *state) fundFlow(id string, d day, col int, amount int64) {
 }
 
 func (s *state) entry(a, counter int32, pos uint64, amount int64) {
-	acc := &s.Accounts[a]
+	acc := s.Accounts.at(int(a))
 	acc.Balance += amount
 	acc.Entries.add(pos, amount, counter)
 }

@@ -158,12 +158,12 @@ func (s *state) openAccount(r acctRef) int32 {
 	if a, ok := s.AccountIdx[name]; ok {
 		return a
 	}
-	a := int32(len(s.Accounts))
+	a := int32(s.Accounts.N)
 	acc := account{Name: name}
 	if r.kind == acctFund {
 		acc.Fund = r.id
 	}
-	s.Accounts = append(s.Accounts, acc)
+	s.Accounts.add(acc)
 	s.AccountIdx[name] = a
 	return a
 }

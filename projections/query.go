@@ -360,7 +360,7 @@ func (s *state) info(pos uint64) eventInfo {
 // (either may be empty), oldest first, with the running balance.
 func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
 	n, ok := s.AccountIdx[name]
-	a := &s.Accounts[n]
+	a := s.Accounts.at(int(n))
 	if !ok {
 		return domain.HistoryReport{}, fmt.Errorf("%w: account %q", ErrNotFound, name)
 	}
@@ -386,7 +386,7 @@ func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
 		}
 		rep.Entries = append(rep.Entries, domain.HistoryEntry{Position: pos, EventID: info.ID.String(),
 			Date: info.Day.String(), Type: s.TypeNames[info.Type], Amount: formatFen(e.Amount),
-			Counterparty: s.Accounts[e.Counter].Name, Document: s.Docs[info.Doc], BalanceAfter: formatFen(balance)})
+			Counterparty: s.Accounts.at(int(e.Counter)).Name, Document: s.Docs[info.Doc], BalanceAfter: formatFen(balance)})
 	}
 	return rep, nil
 }

@@ -175,7 +175,7 @@ func TestCorruptSnapshotRebuilds(t *testing.T) {
 }
 
 func TestSnapshotOfAnEarlierFormatRebuilds(t *testing.T) {
-	for _, magic := range []string{"ledger-views-v1\n", "ledger-views-v2\n", "ledger-views-v3\n", "ledger-views-v4\n", "ledger-views-v5\n"} {
+	for _, magic := range []string{"ledger-views-v1\n", "ledger-views-v2\n", "ledger-views-v3\n", "ledger-views-v4\n", "ledger-views-v5\n", "ledger-views-v6\n"} {
 		t.Run("a snapshot opening with "+strings.TrimSpace(magic)+" is discarded", func(t *testing.T) {
 			dir := t.TempDir()
 			log := memory.New()

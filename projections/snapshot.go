@@ -17,7 +17,7 @@ const snapshotFile = "views.snap"
 
 // snapshotMagic opens a snapshot; a change of the state's layout changes it,
 // so an old snapshot is ignored and the views rebuilt from the log.
-const snapshotMagic = "ledger-views-v6\n"
+const snapshotMagic = "ledger-views-v7\n"
 
 // Snapshot writes the views to disk now (Config.Dir must be set).
 func (p *Projector) Snapshot() error {

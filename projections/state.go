@@ -26,13 +26,12 @@ type state struct {
 	RegionIdx map[string]int32
 	Years     map[nodeYear]*regionYear
 
-	Accounts    []account        // by number; number 0 is no account
-	AccountIdx  map[string]int32 // account name -> number
-	BankIdx     map[string]int32 // bank name -> its account's number
-	benAccounts map[idKey]int32  // packed beneficiary id -> account number (derived from AccountIdx)
-	Docs        []string         // interned documents (文号)
-	docIndex    map[string]int32
-	lastDoc     int32
+	Accounts   chunked[account] // by number (chunked: growing copies none); number 0 is no account
+	AccountIdx map[string]int32 // account name -> number
+	BankIdx    map[string]int32 // bank name -> its account's number
+	Docs       []string         // interned documents (文号)
+	docIndex   map[string]int32
+	lastDoc    int32
 
 	Funds    map[string]*fund
 	Loans    map[string]*loan
@@ -245,7 +244,6 @@ func newState() *state {
 	s := &state{
 		RegionIdx:  map[string]int32{},
 		Years:      map[nodeYear]*regionYear{},
-		Accounts:   []account{{}},
 		AccountIdx: map[string]int32{},
 		BankIdx:    map[string]int32{},
 		Funds:      map[string]*fund{},
@@ -254,6 +252,7 @@ func newState() *state {
 		PersonKeys: map[idKey]int32{},
 		LastDay:    minDay,
 	}
+	s.Accounts.add(account{})
 	s.reindex()
 	return s
 }
