@@ -259,6 +259,7 @@ func (w *Writer) appendAll(decisions []decision) error {
 		i++
 	}
 	w.ledger.Mark()
+	w.refreshIfDue()
 	return nil
 }
 

@@ -94,6 +94,7 @@ func (w *Writer) restore(ctx context.Context) {
 	}
 	w.ledger, w.head = ledger, head
 	w.visible.Store(head)
+	w.snapshotAt.Store(head)
 	w.cfg.logger.Info("writer: state read from snapshot", "path", path, "position", head, "took", time.Since(start).Round(time.Millisecond))
 }
 
@@ -212,9 +213,12 @@ func (w *Writer) saveSnapshot() error {
 		return fmt.Errorf("writer: snapshot: %w", err)
 	}
 	h := snapshotHeader{version: snapshotVersion, position: w.head, hash: hash}
+	w.snapshotMu.Lock()
+	defer w.snapshotMu.Unlock()
 	if err := writeSnapshot(w.cfg.snapshotDir, h, w.ledger); err != nil {
 		return fmt.Errorf("writer: snapshot: %w", err)
 	}
+	w.snapshotAt.Store(w.head)
 	w.cfg.logger.Info("writer: snapshot written", "dir", w.cfg.snapshotDir, "position", w.head, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

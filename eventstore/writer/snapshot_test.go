@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
@@ -428,4 +429,51 @@ func TestCloseSaysWhenTheSnapshotCannotBeWritten(t *testing.T) {
 	if got := replay(t, readLog(t, store)); !got.Equal(yuan("100")) {
 		t.Errorf("fund balance = %s, want 100", got)
 	}
+}
+
+// snapshotPosition returns the position a snapshot file records, 0 if there is none.
+func snapshotPosition(t *testing.T, dir string) eventstore.Position {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, writer.SnapshotFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return binary.BigEndian.Uint64(b[len("LDGRWSNP")+4:])
+}
+
+// While commands are appended, snapshots are rebuilt beside the sequencer:
+// a process killed without Close restarts from a recent one.
+func TestPeriodicSnapshotsAreRebuiltBesideTheSequencer(t *testing.T) {
+	const every = 40
+	store, dir := memory.New(), t.TempDir()
+	rec := &logRecorder{}
+	w, err := writer.Open(testContext(t), store, writer.WithSnapshotDir(dir), writer.WithLogger(slog.New(rec)),
+		writer.WithSnapshotEvery(every))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	seed(t, w, "20000")
+	r := rand.New(rand.NewPCG(5, 5))
+	for round := 0; snapshotPosition(t, dir) < 2*every; round++ {
+		if round == 100 {
+			t.Fatalf("no snapshot past %d after %d rounds (head %d; log: %v)", 2*every, round, w.Head(), rec.refusal())
+		}
+		randomHistory(t, w, r, fmt.Sprintf("r%d", round), 20)
+		time.Sleep(10 * time.Millisecond) // the rebuild runs on its own goroutine
+	}
+	if err := rec.refusal(); err != nil {
+		t.Fatalf("warned: %v", err)
+	}
+
+	// A second process on the same log, as after a crash of the first.
+	restored, restoredLog := openFrom(t, store, dir)
+
+	if err := restoredLog.refusal(); err != nil {
+		t.Fatalf("snapshot not used: %v", err)
+	}
+	sameDecisions(t, restored, open(t, store), r)
 }

@@ -43,6 +43,7 @@ const (
 	appendTimeout       = 30 * time.Second       // one durable append of a batch
 	catchUpMarkEvents   = 4096                   // events caught up between marks of the state
 	snapshotAfterEvents = 1 << 20                // events replayed at Open past which it writes a snapshot at once
+	snapshotEveryEvents = 1 << 20                // events appended past the newest snapshot before another is rebuilt
 )
 
 // Request is one command with what the envelope records about it.
@@ -102,6 +103,15 @@ type Writer struct {
 	// that nothing enters the queue after the sequencer's last drain.
 	mu      sync.RWMutex
 	stopped bool
+	// Snapshots (snapshot.go, refresh.go): the newest one's position, one
+	// file write at a time, and the rebuild that runs beside the sequencer.
+	snapshotAt    atomic.Uint64
+	snapshotMu    sync.Mutex
+	refreshing    atomic.Bool
+	refreshTried  eventstore.Position // the last head a rebuild started at, owned by the sequencer
+	background    sync.WaitGroup
+	refreshCtx    context.Context
+	cancelRefresh context.CancelFunc
 }
 
 // Option configures a Writer.
@@ -113,6 +123,9 @@ type config struct {
 	// snapshotAfter: an Open that replays more events than this writes a
 	// snapshot before the sequencer starts.
 	snapshotAfter uint64
+	// snapshotEvery: once this many events were appended past the newest
+	// snapshot, a new one is rebuilt beside the sequencer.
+	snapshotEvery uint64
 }
 
 // WithSnapshotDir keeps a snapshot of the write-side state in dir: written
@@ -128,7 +141,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // Open rebuilds the write-side state, from a snapshot and the log after it
 // or from the whole log, and starts the sequencer.
 func Open(ctx context.Context, store eventstore.Store, opts ...Option) (*Writer, error) {
-	cfg := config{logger: slog.Default(), snapshotAfter: snapshotAfterEvents}
+	cfg := config{logger: slog.Default(), snapshotAfter: snapshotAfterEvents, snapshotEvery: snapshotEveryEvents}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
@@ -141,6 +154,7 @@ func Open(ctx context.Context, store eventstore.Store, opts ...Option) (*Writer,
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
+	w.refreshCtx, w.cancelRefresh = context.WithCancel(context.Background())
 	w.lookup, _ = store.(eventstore.CommandLookup)
 	w.restore(ctx)
 	from := w.head
@@ -263,6 +277,8 @@ func (w *Writer) Close() error {
 	if !first {
 		return nil
 	}
+	w.cancelRefresh()
+	w.background.Wait()
 	if err := w.saveSnapshot(); err != nil {
 		// Said here too, as a caller that closes on its way out may drop
 		// the error: the next start then replays from an older snapshot.
