@@ -15,9 +15,10 @@
 // A retried command is answered from the command index its store keeps
 // anyway (eventstore.CommandLookup): the writer remembers only the commands
 // it read from the log past what its store has folded in (commands.go). With
-// WithSnapshotDir, the state is written to a file at Close (and after a long
-// replay at Open) and read back at the next Open when the log vouches for
-// it, so that a start replays only the events after it (snapshot.go).
+// WithSnapshotDir, the state is written to a file at Close, after a long
+// replay at Open and, rebuilt beside the sequencer, every million events
+// appended; the next Open reads it back when the log vouches for it, so
+// that a start replays only the events after it (snapshot.go, refresh.go).
 package writer
 
 import (
@@ -129,7 +130,8 @@ type config struct {
 }
 
 // WithSnapshotDir keeps a snapshot of the write-side state in dir: written
-// at Close, read at Open, so that a start replays only the log's tail. It
+// at Close and periodically, read at Open, so that a start replays only the
+// log's tail. It
 // needs a store that answers command lookups (eventstore.CommandLookup);
 // with another store the writer replays the whole log as without it.
 func WithSnapshotDir(dir string) Option { return func(c *config) { c.snapshotDir = dir } }
