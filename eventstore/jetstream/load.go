@@ -212,7 +212,9 @@ func isCorruption(err error) bool {
 }
 
 // streamEvents returns how many events the stream holds, to size the
-// loader: the last message tells where the log ends.
+// loader: the last message tells where the log ends. It is not checked
+// yet, so a count no log of that many messages can hold is ignored rather
+// than allocated.
 func (s *Store) streamEvents(ctx context.Context) (int, error) {
 	last, err := s.streamLast(ctx)
 	if err != nil || last == 0 {
@@ -222,7 +224,11 @@ func (s *Store) streamEvents(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return int(b.header.first) + b.header.count - 1, nil
+	events := b.header.first + uint64(b.header.count) - 1
+	if events > last*eventstore.MaxBatchEvents {
+		return 0, nil
+	}
+	return int(events), nil
 }
 
 // loadFrom rebuilds the state, first from the cache when useCache is set
