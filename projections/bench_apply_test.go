@@ -79,8 +79,7 @@ func decodedBenchLog(b *testing.B) []decoded {
 	syms := domain.NewSymbols()
 	var out []decoded
 	err := s.Read(context.Background(), 0, func(e eventstore.Event) error {
-		raw := rawOf(&e)
-		out = append(out, decode(&raw, syms))
+		out = append(out, decode(&e, syms))
 		return out[len(out)-1].err
 	})
 	if err != nil {

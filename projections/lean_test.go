@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
 )
 
 func TestDecodeRead(t *testing.T) {
@@ -48,7 +49,7 @@ func TestDecodeRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := rawEvent{Type: typ, Data: data}
+		e := eventstore.Event{Type: typ, Data: data}
 		syms := domain.NewSymbols()
 		got := testing.AllocsPerRun(100, func() { decode(&e, syms) })
 		if got > maxPlacementDecodeAllocs {

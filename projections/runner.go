@@ -46,7 +46,13 @@ func rawOf(e *eventstore.Event) rawEvent {
 
 // decode decodes one event, sharing repeated values through syms (owned by
 // the calling goroutine; nil shares nothing).
-func decode(e *rawEvent, syms *domain.Symbols) decoded {
+func decode(e *eventstore.Event, syms *domain.Symbols) decoded {
+	raw := rawOf(e)
+	return decodeRaw(&raw, syms)
+}
+
+// decodeRaw is decode of what a batch keeps of an event.
+func decodeRaw(e *rawEvent, syms *domain.Symbols) decoded {
 	env := envelope{Pos: e.Pos, ID: e.ID, Type: e.Type, Code: knownTypes[e.Type], Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
 	ev, err := decodeRead(e.Type, e.Data, syms)
 	switch {
@@ -86,7 +92,7 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 			syms := domain.NewSymbols()
 			for j := range jobs {
 				for i := range j.events {
-					j.out[i] = decode(&j.events[i], syms)
+					j.out[i] = decodeRaw(&j.events[i], syms)
 				}
 				close(j.done)
 			}
@@ -312,8 +318,7 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 	lastSnapshot := time.Now()
 	syms := domain.NewSymbols()
 	err := log.Subscribe(ctx, p.Position(), func(e eventstore.Event) error {
-		raw := rawOf(&e)
-		if err := p.applyBatch([]decoded{decode(&raw, syms)}, nil); err != nil {
+		if err := p.applyBatch([]decoded{decode(&e, syms)}, nil); err != nil {
 			return err
 		}
 		if time.Since(lastSnapshot) >= p.cfg.SnapshotInterval {
