@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"sync"
@@ -414,7 +415,11 @@ type Loader struct {
 	chain    chainer
 	streams  []keySlot[streamEntry]  // one per event: its stream, version and position
 	commands []keySlot[CommandEntry] // one per command
-	base     *State                  // the state resumed from, if any
+	// resumed tells that the loader continues from a saved state whose
+	// head and hash are resumedHead and resumedHash (Resume).
+	resumed     bool
+	resumedHead Position
+	resumedHash [32]byte
 }
 
 // ErrSnapshotStale reports a saved state that the log does not lead to:
@@ -431,13 +436,15 @@ func NewLoader(events int) *Loader {
 	}
 }
 
-// Resume makes the loader, still empty, continue from base, a state read
-// back with ReadSnapshot: the events up to base's head are then checked
-// only for their positions and hash chain, which must reach base's hash
-// (else Add or State fail with ErrSnapshotStale); the events after it are
-// loaded into base. events is about how many follow base's head.
-func (l *Loader) Resume(base *State, events int) {
-	l.base = base
+// Resume makes the loader, still empty, continue from a saved state whose
+// head and hash are given (SnapshotReader.Head): the events up to that head
+// are then checked only for their positions and hash chain, which must
+// reach that hash (else Add or StateFrom fail with ErrSnapshotStale); the
+// events after it are folded into the saved state by StateFrom, so that
+// the state may be read while the log is. events is about how many events
+// follow the head.
+func (l *Loader) Resume(head Position, hash [32]byte, events int) {
+	l.resumed, l.resumedHead, l.resumedHash = true, head, hash
 	l.streams = make([]keySlot[streamEntry], 0, events)
 	l.commands = make([]keySlot[CommandEntry], 0, events)
 }
@@ -509,8 +516,8 @@ func (l *Loader) Add(r *Run) error {
 			return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, l.head)
 		}
 		l.head = e.Position
-		if l.base != nil && e.Position <= l.base.head {
-			if e.Position == l.base.head && e.Hash != l.base.hash {
+		if l.resumed && e.Position <= l.resumedHead {
+			if e.Position == l.resumedHead && e.Hash != l.resumedHash {
 				return fmt.Errorf("%w: hash at position %d differs", ErrSnapshotStale, e.Position)
 			}
 			continue
@@ -548,8 +555,8 @@ func (l *Loader) addCommand(k *eventKeys, p Position) error {
 // that each stream's versions count up from 1 and that no command appears
 // twice. The loader is spent.
 func (l *Loader) State() (*State, error) {
-	if l.base != nil {
-		return l.extend()
+	if l.resumed {
+		panic("eventstore: State of a resumed loader: call StateFrom")
 	}
 	s := NewState()
 	s.head, s.hash = l.head, l.hash
@@ -566,11 +573,16 @@ func (l *Loader) State() (*State, error) {
 	return s, nil
 }
 
-// extend is State for a resumed loader: it folds the events after the
-// base's head into the base.
-func (l *Loader) extend() (*State, error) {
-	s := l.base
-	if l.head < s.head {
+// StateFrom is State for a resumed loader: it folds the events after the
+// saved head into base, the saved state, and returns it.
+func (l *Loader) StateFrom(base *State) (*State, error) {
+	s := base
+	switch {
+	case !l.resumed:
+		panic("eventstore: StateFrom of a loader that did not resume")
+	case s.head != l.resumedHead || s.hash != l.resumedHash:
+		return nil, fmt.Errorf("%w: the state is not the one resumed from", ErrSnapshotStale)
+	case l.head < s.head:
 		return nil, fmt.Errorf("%w: the log ends at %d, the saved state at %d", ErrSnapshotStale, l.head, s.head)
 	}
 	s.head, s.hash = l.head, l.hash
@@ -587,7 +599,7 @@ func (l *Loader) extend() (*State, error) {
 	if err := s.extendCommands(l.commands); err != nil {
 		return nil, err
 	}
-	l.streams, l.commands, l.base = nil, nil, nil
+	l.streams, l.commands = nil, nil
 	return s, nil
 }
 
@@ -763,19 +775,44 @@ func (s *State) WriteSnapshot(w io.Writer) error {
 // is damaged, of another layout, or beyond maxHead (the log's length, as
 // far as the caller knows: a damaged header must not size the arrays).
 func ReadSnapshot(r io.Reader, maxHead Position) (*State, error) {
-	sum := sha256.New()
-	in := io.TeeReader(r, sum)
+	sr, err := OpenSnapshot(r, maxHead)
+	if err != nil {
+		return nil, err
+	}
+	return sr.State()
+}
+
+// SnapshotReader reads a snapshot in two steps: its header at once, so
+// that a Loader can resume from its head while the rest is read.
+type SnapshotReader struct {
+	r   io.Reader // the snapshot, past the header
+	sum hash.Hash // of all read so far
+	h   snapshotHeader
+}
+
+// OpenSnapshot reads and checks a snapshot's header, as ReadSnapshot.
+func OpenSnapshot(r io.Reader, maxHead Position) (*SnapshotReader, error) {
+	sr := &SnapshotReader{r: r, sum: sha256.New()}
+	in := io.TeeReader(r, sr.sum)
 	magic := make([]byte, len(snapshotMagic))
 	if _, err := io.ReadFull(in, magic); err != nil || string(magic) != snapshotMagic {
 		return nil, fmt.Errorf("eventstore: read snapshot: not a snapshot (%v)", err)
 	}
-	var h snapshotHeader
-	if err := binary.Read(in, binary.NativeEndian, &h); err != nil {
+	if err := binary.Read(in, binary.NativeEndian, &sr.h); err != nil {
 		return nil, fmt.Errorf("eventstore: read snapshot: %w", err)
 	}
-	if err := h.check(maxHead); err != nil {
+	if err := sr.h.check(maxHead); err != nil {
 		return nil, err
 	}
+	return sr, nil
+}
+
+// Head returns the position and hash of the saved state's last event.
+func (sr *SnapshotReader) Head() (Position, [32]byte) { return sr.h.Head, sr.h.Hash }
+
+// State reads the rest of the snapshot and checks its checksum.
+func (sr *SnapshotReader) State() (*State, error) {
+	h, in := sr.h, io.TeeReader(sr.r, sr.sum)
 	s := NewState()
 	s.head, s.hash = h.Head, h.Hash
 	streams := make([]keySlot[streamEntry], h.Streams)
@@ -787,9 +824,9 @@ func ReadSnapshot(r io.Reader, maxHead Position) (*State, error) {
 			return nil, fmt.Errorf("eventstore: read snapshot: %w", err)
 		}
 	}
-	want := sum.Sum(nil)
+	want := sr.sum.Sum(nil)
 	got := make([]byte, len(want))
-	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, want) {
+	if _, err := io.ReadFull(sr.r, got); err != nil || !bytes.Equal(got, want) {
 		return nil, fmt.Errorf("eventstore: read snapshot: checksum does not match (%v)", err)
 	}
 	s.streams.adopt(streams)

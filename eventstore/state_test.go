@@ -377,13 +377,13 @@ func mustRebuild(t *testing.T, events []eventstore.Event) *eventstore.State {
 // resumeFrom loads events in runs of runLen through a loader resumed from
 // a snapshot.
 func resumeFrom(snapshot []byte, events []eventstore.Event, runLen int) (*eventstore.State, error) {
-	base, err := eventstore.ReadSnapshot(bytes.NewReader(snapshot), eventstore.Position(len(events)))
+	saved, err := eventstore.OpenSnapshot(bytes.NewReader(snapshot), eventstore.Position(len(events)))
 	if err != nil {
 		return nil, err
 	}
-	baseHead, _ := base.Head()
+	baseHead, baseHash := saved.Head()
 	l := eventstore.NewLoader(0)
-	l.Resume(base, len(events))
+	l.Resume(baseHead, baseHash, len(events))
 	var r eventstore.Run
 	for len(events) > 0 {
 		run := events[:min(runLen, len(events))]
@@ -399,7 +399,11 @@ func resumeFrom(snapshot []byte, events []eventstore.Event, runLen int) (*events
 		}
 		events = events[len(run):]
 	}
-	return l.State()
+	base, err := saved.State() // read after the log, as a backend may
+	if err != nil {
+		return nil, err
+	}
+	return l.StateFrom(base)
 }
 
 var damageSeed = flag.Int64("damage.seed", 0, "replay one seed of TestLoaderAndRestoreAgreeOnDamagedLogs")

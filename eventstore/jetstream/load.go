@@ -52,16 +52,29 @@ type loading struct {
 	resumedHead eventstore.Position
 }
 
-// newLoading starts a load of a log of about events events, from base
-// when there is a saved state.
-func newLoading(events int, base *eventstore.State) *loading {
-	if base == nil {
+// newLoading starts a load of a log of about events events, resuming
+// from saved when there is a saved state.
+func newLoading(events int, saved *savedState) *loading {
+	if saved == nil {
 		return &loading{loader: eventstore.NewLoader(events)}
 	}
-	head, _ := base.Head()
-	l := &loading{loader: eventstore.NewLoader(0), resumedHead: head}
-	l.loader.Resume(base, max(events-int(head), 0))
+	l := &loading{loader: eventstore.NewLoader(0), resumedHead: saved.head}
+	l.loader.Resume(saved.head, saved.hash, max(events-int(saved.head), 0))
 	return l
+}
+
+// state returns the loaded state: the loader's, or the saved one with the
+// events after it folded in. A saved state that fails its checksum is as
+// unusable as one the log does not lead to.
+func (l *loading) state(saved *savedState) (*eventstore.State, error) {
+	if saved == nil {
+		return l.loader.State()
+	}
+	base := <-saved.read
+	if base.err != nil {
+		return nil, fmt.Errorf("%w: %v", eventstore.ErrSnapshotStale, base.err)
+	}
+	return l.loader.StateFrom(base.state)
 }
 
 // loadJob is one message on its way through the pipeline.
@@ -185,8 +198,8 @@ func (s *Store) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if base := s.readSnapshot(events); base != nil {
-		err = s.loadOrRebuild(ctx, events, base)
+	if saved := s.openSnapshot(events); saved != nil {
+		err = s.loadOrRebuild(ctx, events, saved)
 		if err == nil || !isCorruption(err) {
 			return err
 		}
@@ -197,9 +210,9 @@ func (s *Store) load(ctx context.Context) error {
 
 // loadOrRebuild loads from the cache and the stream, or, when that finds
 // corruption, from the stream alone.
-func (s *Store) loadOrRebuild(ctx context.Context, events int, base *eventstore.State) error {
-	cached, err := s.loadFrom(ctx, events, true, base)
-	if err != nil && cached && isCorruption(err) && base == nil {
+func (s *Store) loadOrRebuild(ctx context.Context, events int, saved *savedState) error {
+	cached, err := s.loadFrom(ctx, events, true, saved)
+	if err != nil && cached && isCorruption(err) && saved == nil {
 		if err = s.cache.restart(); err == nil {
 			_, err = s.loadFrom(ctx, events, false, nil)
 		}
@@ -234,8 +247,8 @@ func (s *Store) streamEvents(ctx context.Context) (int, error) {
 // loadFrom rebuilds the state, first from the cache when useCache is set
 // (reporting whether any of it was used), then from the stream past it,
 // feeding the cache with what it lacked.
-func (s *Store) loadFrom(ctx context.Context, events int, useCache bool, base *eventstore.State) (cached bool, err error) {
-	l := newLoading(events, base)
+func (s *Store) loadFrom(ctx context.Context, events int, useCache bool, saved *savedState) (cached bool, err error) {
+	l := newLoading(events, saved)
 	if useCache && s.cache != nil {
 		if err := s.loadCache(ctx, l); err != nil {
 			if errors.Is(err, eventstore.ErrSnapshotStale) {
@@ -244,7 +257,7 @@ func (s *Store) loadFrom(ctx context.Context, events int, useCache bool, base *e
 			if err := s.cache.restart(); err != nil {
 				return false, err
 			}
-			l = newLoading(events, base)
+			l = newLoading(events, saved)
 		}
 	}
 	cached = l.lastSeq > 0
@@ -266,7 +279,7 @@ func (s *Store) loadFrom(ctx context.Context, events int, useCache bool, base *e
 	if err != nil {
 		return cached, err
 	}
-	state, err := l.loader.State()
+	state, err := l.state(saved)
 	if err != nil {
 		return cached, fmt.Errorf("jetstream: %w", err)
 	}
@@ -300,9 +313,22 @@ func (s *Store) loadCache(ctx context.Context, l *loading) error {
 // snapshotFileName is the state saved at close, beside the cache.
 const snapshotFileName = "state.snapshot"
 
-// readSnapshot returns the state saved at the last close, or nil when
-// there is none or it cannot be read (the log is then loaded whole).
-func (s *Store) readSnapshot(events int) *eventstore.State {
+// savedState is the state saved at the last close: its head, read at
+// once, and the rest, read on a goroutine of its own while the log loads.
+type savedState struct {
+	head eventstore.Position
+	hash [32]byte
+	read chan savedRead // receives it once
+}
+
+type savedRead struct {
+	state *eventstore.State
+	err   error
+}
+
+// openSnapshot starts reading the state saved at the last close; nil when
+// there is none or its header is unusable (the log is then loaded whole).
+func (s *Store) openSnapshot(events int) *savedState {
 	if s.cache == nil {
 		return nil
 	}
@@ -310,13 +336,20 @@ func (s *Store) readSnapshot(events int) *eventstore.State {
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	base, err := eventstore.ReadSnapshot(bufio.NewReaderSize(f, snapshotBufferLen), eventstore.Position(events))
+	sr, err := eventstore.OpenSnapshot(bufio.NewReaderSize(f, snapshotBufferLen), eventstore.Position(events))
 	if err != nil {
+		f.Close()
 		s.removeSnapshot()
 		return nil
 	}
-	return base
+	saved := &savedState{read: make(chan savedRead, 1)}
+	saved.head, saved.hash = sr.Head()
+	go func() {
+		defer f.Close()
+		state, err := sr.State()
+		saved.read <- savedRead{state, err}
+	}()
+	return saved
 }
 
 // snapshotBufferLen buffers the reading and writing of a snapshot.
