@@ -112,7 +112,7 @@ type State struct {
 	chain    chainer
 	head     Position
 	hash     [32]byte
-	streams  keyIndex[streamEntry] // by the stream name's digest (index.go)
+	streams  streamIndex
 	links    backLinks
 	commands *CommandIndex
 	// lastCommand and lastKey spare the hashing of a command id on each
@@ -121,11 +121,52 @@ type State struct {
 	lastKey     Key
 }
 
-// streamEntry is what the state remembers of one stream: 16 bytes, as most
-// streams of a long log (a payment, a placement) hold a single event.
+// streamEntry is what the state remembers of one stream.
 type streamEntry struct {
 	version uint64
 	last    Position // position of the stream's newest event
+}
+
+// streamIndex remembers each stream's version and newest event, by the
+// stream name's digest (index.go). Most streams of a long log hold a single
+// event (a payment, a placement): those are kept as that event's position
+// alone, 24 bytes; a stream that grows is kept with its version, 32 bytes,
+// and that entry shadows its single, which stays.
+type streamIndex struct {
+	singles keyIndex[Position]
+	grown   keyIndex[streamEntry]
+}
+
+func newStreamIndex() streamIndex {
+	return streamIndex{singles: newKeyIndex[Position](), grown: newKeyIndex[streamEntry]()}
+}
+
+func (x *streamIndex) get(k Key) streamEntry {
+	if e, ok := x.grown.get(k); ok {
+		return e
+	}
+	if p, ok := x.singles.get(k); ok {
+		return streamEntry{version: 1, last: p}
+	}
+	return streamEntry{}
+}
+
+func (x *streamIndex) set(k Key, e streamEntry) {
+	if e.version == 1 {
+		x.singles.set(k, e.last)
+		return
+	}
+	x.grown.set(k, e)
+}
+
+// settle moves every entry into the sorted arrays.
+func (x *streamIndex) settle() {
+	if len(x.singles.recent) > 0 {
+		x.singles.merge()
+	}
+	if len(x.grown.recent) > 0 {
+		x.grown.merge()
+	}
 }
 
 type commandRecord struct {
@@ -135,7 +176,7 @@ type commandRecord struct {
 
 // NewState returns the state of an empty log.
 func NewState() *State {
-	return &State{streams: newKeyIndex[streamEntry](), commands: NewCommandIndex()}
+	return &State{streams: newStreamIndex(), commands: NewCommandIndex()}
 }
 
 // Head returns the position and hash of the last event.
@@ -143,13 +184,12 @@ func (s *State) Head() (Position, [32]byte) { return s.head, s.hash }
 
 // Version returns a stream's version, 0 if it has no events.
 func (s *State) Version(stream string) uint64 {
-	e, _ := s.streams.get(KeyOf(stream))
-	return e.version
+	return s.streams.get(KeyOf(stream)).version
 }
 
 // StreamPositions returns the positions of a stream's events, oldest first.
 func (s *State) StreamPositions(stream string) []Position {
-	e, _ := s.streams.get(KeyOf(stream))
+	e := s.streams.get(KeyOf(stream))
 	out := make([]Position, e.version)
 	for i, p := len(out)-1, e.last; i >= 0; i-- {
 		out[i] = p
@@ -190,7 +230,7 @@ func (s *State) RestoreVerified(e Event) error {
 		return fmt.Errorf("%w: position %d after %d", ErrCorrupt, e.Position, s.head)
 	}
 	stream := KeyOf(e.Stream)
-	was, _ := s.streams.get(stream)
+	was := s.streams.get(stream)
 	if e.Version != was.version+1 {
 		return fmt.Errorf("%w: position %d: stream %q version %d after %d", ErrCorrupt, e.Position, e.Stream, e.Version, was.version)
 	}
@@ -341,8 +381,7 @@ func (s *State) Apply(d *Draft) {
 	}
 	for _, e := range d.events {
 		stream := KeyOf(e.Stream)
-		was, _ := s.streams.get(stream)
-		s.record(stream, e, was)
+		s.record(stream, e, s.streams.get(stream))
 	}
 	for id, rec := range d.commands {
 		s.commands.Put(id, rec.fingerprint, rec.result)
@@ -413,7 +452,8 @@ type Loader struct {
 	head     Position
 	hash     [32]byte
 	chain    chainer
-	streams  []keySlot[streamEntry]  // one per event: its stream, version and position
+	streams  []keySlot[Position]     // one per event: its stream and position
+	versions []uint64                // versions[i]: version of the i-th event loaded
 	commands []keySlot[CommandEntry] // one per command
 	// resumed tells that the loader continues from a saved state whose
 	// head and hash are resumedHead and resumedHash (Resume).
@@ -431,7 +471,8 @@ var ErrSnapshotStale = errors.New("eventstore: saved state does not match the lo
 // how many the log holds, to size the loader once.
 func NewLoader(events int) *Loader {
 	return &Loader{
-		streams:  make([]keySlot[streamEntry], 0, events),
+		streams:  make([]keySlot[Position], 0, events),
+		versions: make([]uint64, 0, events),
 		commands: make([]keySlot[CommandEntry], 0, events),
 	}
 }
@@ -445,7 +486,8 @@ func NewLoader(events int) *Loader {
 // follow the head.
 func (l *Loader) Resume(head Position, hash [32]byte, events int) {
 	l.resumed, l.resumedHead, l.resumedHash = true, head, hash
-	l.streams = make([]keySlot[streamEntry], 0, events)
+	l.streams = make([]keySlot[Position], 0, events)
+	l.versions = make([]uint64, 0, events)
 	l.commands = make([]keySlot[CommandEntry], 0, events)
 }
 
@@ -526,7 +568,8 @@ func (l *Loader) Add(r *Run) error {
 			r.digest()
 		}
 		k := &r.keys[i]
-		l.streams = append(l.streams, keySlot[streamEntry]{k.stream, streamEntry{version: e.Version, last: e.Position}})
+		l.streams = append(l.streams, keySlot[Position]{k.stream, e.Position})
+		l.versions = append(l.versions, e.Version)
 		if err := l.addCommand(k, e.Position); err != nil {
 			return err
 		}
@@ -563,10 +606,10 @@ func (l *Loader) State() (*State, error) {
 	s.links.distance = make([]uint32, l.head)
 	var streamsErr, commandsErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { streamsErr = s.adoptStreams(l.streams) })
+	wg.Go(func() { streamsErr = s.adoptStreams(l.streams, l.versionOf) })
 	commandsErr = s.adoptCommands(l.commands)
 	wg.Wait()
-	l.streams, l.commands = nil, nil
+	l.streams, l.versions, l.commands = nil, nil, nil
 	if err := errors.Join(streamsErr, commandsErr); err != nil {
 		return nil, err
 	}
@@ -587,40 +630,45 @@ func (l *Loader) StateFrom(base *State) (*State, error) {
 	}
 	s.head, s.hash = l.head, l.hash
 	s.links.distance = append(s.links.distance, make([]uint32, l.head-Position(len(s.links.distance)))...)
-	if len(s.streams.recent) > 0 { // every known key in the arrays: extendStreams finds them there
-		s.streams.merge()
-	}
+	s.streams.settle() // every known key in the arrays: extendStreams finds them there
 	if len(s.commands.index.recent) > 0 {
 		s.commands.index.merge()
 	}
-	if err := s.extendStreams(l.streams); err != nil {
+	if err := s.extendStreams(l.streams, l.versionOf); err != nil {
 		return nil, err
 	}
 	if err := s.extendCommands(l.commands); err != nil {
 		return nil, err
 	}
-	l.streams, l.commands = nil, nil
+	l.streams, l.versions, l.commands = nil, nil, nil
 	return s, nil
 }
 
+// versionOf returns the version of the loaded event at position p.
+func (l *Loader) versionOf(p Position) uint64 {
+	return l.versions[p-l.resumedHead-1] // resumedHead is 0 unless resumed
+}
+
 // extendStreams folds one slot per event after the state's indexed
-// streams into them: a stream already known is updated in place, and the
-// new ones, in key order already, are merged into the array at once.
-func (s *State) extendStreams(slots []keySlot[streamEntry]) error {
-	var fresh []keySlot[streamEntry]
-	before := func(k Key) streamEntry {
-		e, _ := s.streams.get(k)
-		return e
-	}
-	err := s.foldStreams(slots, before, func(slot keySlot[streamEntry]) {
-		if i, ok := s.streams.find(slot.key); ok {
-			s.streams.sorted[i].value = slot.value
-		} else {
-			fresh = append(fresh, slot)
+// streams into them: a stream already grown is updated in place, and the
+// new entries, in key order already, are merged into the arrays at once.
+func (s *State) extendStreams(slots []keySlot[Position], versionOf func(Position) uint64) error {
+	var singles []keySlot[Position]
+	var grown []keySlot[streamEntry]
+	err := s.foldStreams(slots, versionOf, s.streams.get, func(k Key, e streamEntry) {
+		i, ok := s.streams.grown.find(k)
+		switch {
+		case e.version == 1:
+			singles = append(singles, keySlot[Position]{k, e.last})
+		case ok:
+			s.streams.grown.sorted[i].value = e
+		default:
+			grown = append(grown, keySlot[streamEntry]{k, e})
 		}
 	})
 	if err == nil {
-		s.streams.mergeSorted(fresh)
+		s.streams.singles.mergeSorted(singles)
+		s.streams.grown.mergeSorted(grown)
 	}
 	return err
 }
@@ -646,41 +694,51 @@ func (s *State) extendCommands(slots []keySlot[CommandEntry]) error {
 	return err
 }
 
-// adoptStreams makes the streams of slots, one per event, the state's.
-func (s *State) adoptStreams(slots []keySlot[streamEntry]) error {
+// adoptStreams makes the streams of slots, one per event, the state's:
+// the singles stay in the slots' array, compacted in place.
+func (s *State) adoptStreams(slots []keySlot[Position], versionOf func(Position) uint64) error {
 	kept := 0
-	err := s.foldStreams(slots, func(Key) streamEntry { return streamEntry{} }, func(slot keySlot[streamEntry]) {
-		slots[kept] = slot // kept never passes the slot being read
-		kept++
+	var grown []keySlot[streamEntry]
+	none := func(Key) streamEntry { return streamEntry{} }
+	err := s.foldStreams(slots, versionOf, none, func(k Key, e streamEntry) {
+		if e.version == 1 {
+			slots[kept] = keySlot[Position]{k, e.last} // kept never passes the slot being read
+			kept++
+		} else {
+			grown = append(grown, keySlot[streamEntry]{k, e})
+		}
 	})
 	if err != nil {
 		return err
 	}
-	slots = slots[:kept]
+	singles := slots[:kept]
 	if kept < cap(slots)/2 { // long streams: do not keep a slot per event
-		slots = slices.Clone(slots)
+		singles = slices.Clone(singles)
 	}
-	s.streams.adopt(slots)
+	s.streams.singles.adopt(singles)
+	s.streams.grown.adopt(grown)
 	return nil
 }
 
 // foldStreams sorts one slot per event by stream, then position, checks
 // that each stream's versions count up from where before says it was,
-// links each stream's events, and passes keep each stream's newest slot.
-func (s *State) foldStreams(slots []keySlot[streamEntry], before func(Key) streamEntry, keep func(keySlot[streamEntry])) error {
-	sortSlots(slots, func(a, b *keySlot[streamEntry]) int { return cmpUint(a.value.last, b.value.last) })
+// links each stream's events, and passes keep each stream's newest entry,
+// in key order.
+func (s *State) foldStreams(slots []keySlot[Position], versionOf func(Position) uint64, before func(Key) streamEntry, keep func(Key, streamEntry)) error {
+	sortSlots(slots, func(a, b *keySlot[Position]) int { return cmpUint(a.value, b.value) })
 	var was streamEntry
 	for i, slot := range slots {
 		if i == 0 || slots[i-1].key != slot.key {
 			was = before(slot.key)
 		}
-		if slot.value.version != was.version+1 {
-			return fmt.Errorf("%w: position %d: stream version %d after %d", ErrCorrupt, slot.value.last, slot.value.version, was.version)
+		now := streamEntry{version: versionOf(slot.value), last: slot.value}
+		if now.version != was.version+1 {
+			return fmt.Errorf("%w: position %d: stream version %d after %d", ErrCorrupt, now.last, now.version, was.version)
 		}
-		s.links.set(slot.value.last, was.last)
-		was = slot.value
+		s.links.set(now.last, was.last)
+		was = now
 		if i+1 == len(slots) || slots[i+1].key != slot.key {
-			keep(slot)
+			keep(slot.key, now)
 		}
 	}
 	return nil
@@ -719,25 +777,33 @@ func foldCommands(slots []keySlot[CommandEntry], keep func(keySlot[CommandEntry]
 // SHA-256 of all before it, so that a torn or damaged snapshot is refused.
 // A snapshot is trusted only as far as the log leads to it: the loader
 // still checks the whole hash chain, which must reach the snapshot's hash.
-const snapshotMagic = "hrss-ledger/state-snapshot/v1\n"
+const snapshotMagic = "hrss-ledger/state-snapshot/v2\n"
 
 // snapshotHeader names the snapshot's layout and the size of its sections.
 type snapshotHeader struct {
-	ByteOrder                uint64 // snapshotByteOrder, as this machine writes it
-	StreamSlot, CommandSlot  uint64 // sizes of the slots
-	Head                     Position
-	Hash                     [32]byte
-	Streams, Commands, Links uint64
-	FarLinks                 uint64
+	ByteOrder                          uint64 // snapshotByteOrder, as this machine writes it
+	SingleSlot, GrownSlot, CommandSlot uint64 // sizes of the slots
+	Head                               Position
+	Hash                               [32]byte
+	Singles, Grown, Commands, Links    uint64
+	FarLinks                           uint64
+}
+
+// layout returns the header of a snapshot of this build, sizes aside.
+func layout() snapshotHeader {
+	return snapshotHeader{
+		ByteOrder:   snapshotByteOrder,
+		SingleSlot:  uint64(unsafe.Sizeof(keySlot[Position]{})),
+		GrownSlot:   uint64(unsafe.Sizeof(keySlot[streamEntry]{})),
+		CommandSlot: uint64(unsafe.Sizeof(keySlot[CommandEntry]{})),
+	}
 }
 
 const snapshotByteOrder = 0x0102030405060708
 
 // WriteSnapshot writes the state to w.
 func (s *State) WriteSnapshot(w io.Writer) error {
-	if len(s.streams.recent) > 0 {
-		s.streams.merge()
-	}
+	s.streams.settle()
 	if len(s.commands.index.recent) > 0 {
 		s.commands.index.merge()
 	}
@@ -745,13 +811,12 @@ func (s *State) WriteSnapshot(w io.Writer) error {
 	for p, prev := range s.links.far {
 		far = append(far, p, prev)
 	}
-	h := snapshotHeader{
-		ByteOrder:  snapshotByteOrder,
-		StreamSlot: uint64(unsafe.Sizeof(keySlot[streamEntry]{})), CommandSlot: uint64(unsafe.Sizeof(keySlot[CommandEntry]{})),
-		Head: s.head, Hash: s.hash,
-		Streams: uint64(len(s.streams.sorted)), Commands: uint64(len(s.commands.index.sorted)),
-		Links: uint64(len(s.links.distance)), FarLinks: uint64(len(far) / 2),
-	}
+	h := layout()
+	h.Head, h.Hash = s.head, s.hash
+	h.Singles, h.Grown = uint64(len(s.streams.singles.sorted)), uint64(len(s.streams.grown.sorted))
+	h.Commands, h.Links, h.FarLinks = uint64(len(s.commands.index.sorted)), uint64(len(s.links.distance)), uint64(len(far)/2)
+	sections := [][]byte{bytesOf(s.streams.singles.sorted), bytesOf(s.streams.grown.sorted),
+		bytesOf(s.commands.index.sorted), bytesOf(s.links.distance), bytesOf(far)}
 	sum := sha256.New()
 	out := io.MultiWriter(w, sum)
 	if _, err := io.WriteString(out, snapshotMagic); err != nil {
@@ -760,7 +825,7 @@ func (s *State) WriteSnapshot(w io.Writer) error {
 	if err := binary.Write(out, binary.NativeEndian, &h); err != nil {
 		return fmt.Errorf("eventstore: write snapshot: %w", err)
 	}
-	for _, section := range [][]byte{bytesOf(s.streams.sorted), bytesOf(s.commands.index.sorted), bytesOf(s.links.distance), bytesOf(far)} {
+	for _, section := range sections {
 		if _, err := out.Write(section); err != nil {
 			return fmt.Errorf("eventstore: write snapshot: %w", err)
 		}
@@ -815,11 +880,12 @@ func (sr *SnapshotReader) State() (*State, error) {
 	h, in := sr.h, io.TeeReader(sr.r, sr.sum)
 	s := NewState()
 	s.head, s.hash = h.Head, h.Hash
-	streams := make([]keySlot[streamEntry], h.Streams)
+	singles := make([]keySlot[Position], h.Singles)
+	grown := make([]keySlot[streamEntry], h.Grown)
 	commands := make([]keySlot[CommandEntry], h.Commands)
 	s.links.distance = make([]uint32, h.Links)
 	far := make([]Position, 2*h.FarLinks)
-	for _, section := range [][]byte{bytesOf(streams), bytesOf(commands), bytesOf(s.links.distance), bytesOf(far)} {
+	for _, section := range [][]byte{bytesOf(singles), bytesOf(grown), bytesOf(commands), bytesOf(s.links.distance), bytesOf(far)} {
 		if _, err := io.ReadFull(in, section); err != nil {
 			return nil, fmt.Errorf("eventstore: read snapshot: %w", err)
 		}
@@ -829,7 +895,8 @@ func (sr *SnapshotReader) State() (*State, error) {
 	if _, err := io.ReadFull(sr.r, got); err != nil || !bytes.Equal(got, want) {
 		return nil, fmt.Errorf("eventstore: read snapshot: checksum does not match (%v)", err)
 	}
-	s.streams.adopt(streams)
+	s.streams.singles.adopt(singles)
+	s.streams.grown.adopt(grown)
 	s.commands.index.adopt(commands)
 	for i := 0; i < len(far); i += 2 {
 		if s.links.far == nil {
@@ -843,16 +910,16 @@ func (sr *SnapshotReader) State() (*State, error) {
 // check refuses a header of another layout, or whose sizes cannot be: a
 // log holds no more streams, commands or links than events.
 func (h *snapshotHeader) check(maxHead Position) error {
+	want := layout()
 	switch {
-	case h.ByteOrder != snapshotByteOrder,
-		h.StreamSlot != uint64(unsafe.Sizeof(keySlot[streamEntry]{})),
-		h.CommandSlot != uint64(unsafe.Sizeof(keySlot[CommandEntry]{})):
+	case h.ByteOrder != want.ByteOrder, h.SingleSlot != want.SingleSlot,
+		h.GrownSlot != want.GrownSlot, h.CommandSlot != want.CommandSlot:
 		return fmt.Errorf("eventstore: read snapshot: written on another layout")
 	case h.Head > maxHead:
 		return fmt.Errorf("%w: it ends at %d, the log at %d", ErrSnapshotStale, h.Head, maxHead)
-	case h.Streams > h.Head, h.Commands > h.Head, h.Links != h.Head, h.FarLinks > h.Head:
-		return fmt.Errorf("eventstore: read snapshot: sizes %d, %d, %d, %d do not fit a log of %d events",
-			h.Streams, h.Commands, h.Links, h.FarLinks, h.Head)
+	case h.Singles > h.Head, h.Grown > h.Head, h.Commands > h.Head, h.Links != h.Head, h.FarLinks > h.Head:
+		return fmt.Errorf("eventstore: read snapshot: sizes %d, %d, %d, %d, %d do not fit a log of %d events",
+			h.Singles, h.Grown, h.Commands, h.Links, h.FarLinks, h.Head)
 	}
 	return nil
 }
