@@ -80,23 +80,12 @@ func (s *state) applyMain(env envelope, ev domain.Event) {
 func (s *state) applyCovers(pos uint64, d day, ev domain.Event) {
 	switch e := ev.(type) {
 	case domain.PlacementRecorded:
-		s.applyCoversTo(s.person(e.BeneficiaryID), pos, d, ev)
+		s.recordPlacement(s.person(e.BeneficiaryID), pos, d, e.RegionCode, e.PlacementID, e.Indicators)
 	case domain.PlacementReversed:
-		s.applyCoversTo(s.person(e.BeneficiaryID), pos, d, ev)
+		s.reversePlacement(s.person(e.BeneficiaryID), d, e)
 	case domain.TrainingRecorded:
-		s.applyCoversTo(s.person(e.BeneficiaryID), pos, d, ev)
-	}
-}
-
-// applyCoversTo is applyCovers with the event's person found (person).
-func (s *state) applyCoversTo(p int32, pos uint64, d day, ev domain.Event) {
-	switch e := ev.(type) {
-	case domain.PlacementRecorded:
-		s.recordPlacement(p, pos, d, e.RegionCode, e.PlacementID, e.Indicators)
-	case domain.PlacementReversed:
-		s.reversePlacement(p, d, e)
-	case domain.TrainingRecorded:
-		s.recordPlacement(p, pos, d, e.RegionCode, e.TrainingID, []domain.Indicator{trainingIndicator(e.CourseKind)})
+		s.recordPlacement(s.person(e.BeneficiaryID), pos, d, e.RegionCode, e.TrainingID,
+			[]domain.Indicator{trainingIndicator(e.CourseKind)})
 	}
 }
 
