@@ -38,6 +38,12 @@ type Audit interface {
 // it so that the API answers 400 naming the parameter.
 var ErrProofRange = errors.New("api: size or position outside the tree")
 
+// ErrLogAltered reports that the events a proof was computed from no longer
+// hash to the Merkle tree built from them when the server started: an event
+// was altered, removed or inserted underneath the ledger. An Audit wraps it
+// so that the auditor is told so, not shown a bare internal error.
+var ErrLogAltered = errors.New("api: the log no longer matches its Merkle tree")
+
 // treeWaitPoll is how often a proof request for a size the log has but the
 // tree has not reached yet looks again (the tree follows the log).
 const treeWaitPoll = 10 * time.Millisecond

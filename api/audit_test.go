@@ -359,3 +359,18 @@ func TestAuditEndpointsAreForAuditorsOnly(t *testing.T) {
 		}
 	})
 }
+
+// TestAProofOverAnAlteredLogSaysSo checks that an Audit's report of a log
+// that no longer matches its tree reaches the auditor as such, not as a
+// bare internal error, and that other failures stay opaque.
+func TestAProofOverAnAlteredLogSaysSo(t *testing.T) {
+	altered := problemFor(fmt.Errorf("inclusion proof: %w: events 65..128 changed", ErrLogAltered))
+	if altered.Status != http.StatusInternalServerError || altered.Title != "Log Altered" ||
+		!strings.Contains(altered.Detail, "ledger verify") {
+		t.Errorf("altered log: got %d %q %q", altered.Status, altered.Title, altered.Detail)
+	}
+	other := problemFor(errors.New("disk on fire"))
+	if other.Title == altered.Title || strings.Contains(other.Detail, "disk") {
+		t.Errorf("other failure: got %q %q, want an opaque internal error", other.Title, other.Detail)
+	}
+}

@@ -67,6 +67,11 @@ func problemFor(err error) *Problem {
 		errors.Is(err, eventstore.ErrClosed):
 		return &Problem{Status: http.StatusServiceUnavailable, Title: "Service Unavailable",
 			Detail: "the ledger cannot answer now; nothing was recorded, retry later"}
+	case errors.Is(err, ErrLogAltered):
+		return &Problem{Status: http.StatusInternalServerError, Title: "Log Altered",
+			Detail: "events read back from the log no longer hash to the Merkle tree built from them: " +
+				"the log was altered, removed from or inserted into since the server started; " +
+				"stop the server and run `ledger verify` to find the first bad position"}
 	}
 	return &Problem{Status: http.StatusInternalServerError, Title: "Internal Server Error",
 		Detail: "an internal error occurred; nothing more is shown to clients"}

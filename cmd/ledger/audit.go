@@ -330,9 +330,14 @@ func (x auditAPI) ConsistencyProof(_ context.Context, from, to uint64) (api.Cons
 	return mirror[api.ConsistencyProof](p)
 }
 
+// proofRange maps the tree's errors to the API's: a size outside the tree
+// (400) and a log that no longer matches the tree (an alarm for auditors).
 func proofRange(err error) error {
-	if errors.Is(err, audit.ErrTreeSize) {
+	switch {
+	case errors.Is(err, audit.ErrTreeSize):
 		return fmt.Errorf("%w: %v", api.ErrProofRange, err)
+	case errors.Is(err, audit.ErrLogChanged):
+		return fmt.Errorf("%w: %w", api.ErrLogAltered, err)
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hrss-ledger/ledger/api"
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore/audit"
 	"github.com/hrss-ledger/ledger/eventstore/memory"
@@ -378,4 +380,25 @@ func recordedSizes(t *testing.T, store *memory.Store) string {
 		out = append(out, fmt.Sprintf("%d@%s", body.LogSize, body.Date))
 	}
 	return strings.Join(out, " ")
+}
+
+// TestProofErrorsMapToTheAPIs checks the tree's errors as the API sees them.
+func TestProofErrorsMapToTheAPIs(t *testing.T) {
+	other := errors.New("read failed")
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"a size outside the tree is a range error", fmt.Errorf("proof: %w", audit.ErrTreeSize), api.ErrProofRange},
+		{"a log that no longer matches its tree is an altered log", fmt.Errorf("proof: %w", audit.ErrLogChanged), api.ErrLogAltered},
+		{"any other error passes through", other, other},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := proofRange(c.err); !errors.Is(got, c.want) {
+				t.Errorf("got %v, want it to wrap %v", got, c.want)
+			}
+		})
+	}
 }

@@ -110,6 +110,12 @@ func buildScaleLog(b *testing.B, data string, events int) uint64 {
 		b.Fatal(err)
 	}
 	defer w.Close()
+	switch head := w.Head(); {
+	case head >= uint64(events):
+		return head // a log kept in LEDGER_SCALE_DIR by an earlier run
+	case head > 0:
+		b.Fatalf("%s holds %d events, fewer than %d: remove it or ask for fewer", data, head, events)
+	}
 	gen := &scaleGen{rng: rand.New(rand.NewPCG(7, 9))}
 	execute(b, w, gen.setup())
 	for n := 0; w.Head() < uint64(events); n++ {
