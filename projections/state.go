@@ -2,6 +2,7 @@ package projections
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
@@ -45,6 +46,10 @@ type state struct {
 	Subsidies  chunked[contribution]
 
 	dirty *dirty // changes since the last publication; nil when nobody listens
+
+	// saved is 1 + the position of the snapshot on disk that was read or
+	// written from this state, 0 for none (snapshot.go).
+	saved atomic.Uint64
 
 	// yearsMu guards Years while the two lanes of a catch-up apply a batch
 	// (lanes.go); coverYears is the covers lane's cache of it, by node.
