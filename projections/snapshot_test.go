@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -67,14 +68,16 @@ func TestSnapshotRoundTrips(t *testing.T) {
 		if got := longestHistory(s); got < 2 {
 			t.Errorf("got %d chunks in the longest history, want several", got)
 		}
-		if got, want := s.Events.N, original.s.Events.N; got != want {
-			t.Errorf("got %d events, want %d", got, want)
+		// A region's cache of its years is not kept.
+		for i := range original.s.Regions {
+			original.s.Regions[i].years = nil
 		}
-		if got, want := s.Accounts.N, original.s.Accounts.N; got != want {
-			t.Errorf("got %d accounts, want %d", got, want)
-		}
-		if got, want := s.Subsidies.N, original.s.Subsidies.N; got != want {
-			t.Errorf("got %d subsidies, want %d", got, want)
+		got, want := reflect.ValueOf(s).Elem(), reflect.ValueOf(original.s).Elem()
+		for i := range got.NumField() {
+			field := got.Type().Field(i)
+			if field.IsExported() && !reflect.DeepEqual(got.Field(i).Interface(), want.Field(i).Interface()) {
+				t.Errorf("got a different %s after the load", field.Name)
+			}
 		}
 	})
 }

@@ -45,8 +45,6 @@ type pair[K comparable, V any] struct {
 // Estimated encoded sizes, in bytes, of the records batched by weight.
 const (
 	seriesRowBytes = 8
-	entryBytes     = 12
-	coverBytes     = 24
 	loanEventBytes = 24
 	recordBytes    = 32
 )
@@ -115,10 +113,10 @@ func putSlice[T any](w *streamWriter, list []T, bytes func(*T) int) {
 	b.flush()
 }
 
-// putChunks writes a chunked list one chunk a message.
-func putChunks[T any](w *streamWriter, c *chunked[T]) {
+// putChunks writes a chunked list one chunk a message, packed.
+func putChunks[T any](w *streamWriter, c *chunked[T], pack func([]T) []byte) {
 	for _, ch := range c.Chunks {
-		w.put(ch)
+		w.put(pack(ch))
 	}
 }
 
@@ -138,15 +136,15 @@ func encodeState(out io.Writer, s *state) error {
 	putSlice(w, s.Regions, func(r *region) int { return recordBytes + seriesBytes(&r.Portfolio) })
 	putMap(w, s.RegionIdx, fixed[int32](0))
 	putMap(w, s.Years, regionYearBytes)
-	putChunks(w, &s.Events)
+	putChunks(w, &s.Events, packEvents)
 	putAccounts(w, &s.Accounts)
 	putMap(w, s.BankIdx, fixed[int32](0))
 	putMap(w, s.Funds, func(f *fund) int { return seriesBytes(&f.Flows) })
 	putMap(w, s.Loans, func(l *loan) int { return len(l.Events) * loanEventBytes })
 	putMap(w, s.PersonKeys, fixed[int32](0))
 	putMap(w, s.PersonIdx, fixed[int32](0))
-	putSlice(w, s.Persons, func(p *personCovers) int { return recordBytes + len(p.Covers)*coverBytes })
-	putChunks(w, &s.Subsidies)
+	putPersons(w, s.Persons)
+	putChunks(w, &s.Subsidies, packContributions)
 	return w.err
 }
 
@@ -196,23 +194,52 @@ func readHeader(in io.Reader) (snapshotHeader, error) {
 	return h, nil
 }
 
-// putAccounts writes the accounts in batches, each with the first chunk of
-// its history; an account with more chunks ends its batch and its other
-// chunks follow it, one a message.
-func putAccounts(w *streamWriter, accounts *chunked[account]) {
-	b := batch[account]{w: w}
-	for acc := range accounts.all {
-		head := *acc
-		rest, entries := head.Entries.Chunks, 0
-		if len(rest) > 0 {
-			head.Entries.Chunks, rest = rest[:1], rest[1:]
-			entries = len(head.Entries.Chunks[0].Entries)
+// putPersons writes the persons packed, in batches.
+func putPersons(w *streamWriter, persons []personCovers) {
+	var packed []byte
+	count := 0
+	for i := range persons {
+		packed = appendPerson(packed, &persons[i])
+		if count++; count >= maxMessageItems || len(packed) >= maxMessageBytes {
+			w.put(packed)
+			packed, count = packed[:0], 0
 		}
-		b.add(head, recordBytes+len(head.Name)+entries*entryBytes)
+	}
+	if count > 0 {
+		w.put(packed)
+	}
+}
+
+// accountWire is an account as a snapshot carries it, with the first chunk
+// of its history; an account with more chunks ends its batch and the
+// others follow it, one historyWire message each.
+type accountWire struct {
+	Name, Fund string
+	Balance    int64
+	N          int    // entries in the whole history
+	Base       uint64 // of the first chunk
+	First      []byte // the first chunk's entries, packed; none for an empty history
+}
+
+// historyWire is a chunk of a history after its first.
+type historyWire struct {
+	Base    uint64
+	Entries []byte
+}
+
+func putAccounts(w *streamWriter, accounts *chunked[account]) {
+	b := batch[accountWire]{w: w}
+	for acc := range accounts.all {
+		head := accountWire{Name: acc.Name, Fund: acc.Fund, Balance: acc.Balance, N: acc.Entries.N}
+		var rest []historyChunk
+		if chunks := acc.Entries.Chunks; len(chunks) > 0 {
+			head.Base, head.First, rest = chunks[0].Base, packEntries(chunks[0].Entries), chunks[1:]
+		}
+		b.add(head, recordBytes+len(head.Name)+len(head.First))
 		if len(rest) > 0 {
 			b.flush()
 			for _, ch := range rest {
-				w.put(ch)
+				w.put(historyWire{Base: ch.Base, Entries: packEntries(ch.Entries)})
 			}
 		}
 	}
@@ -263,20 +290,25 @@ func readMap[K comparable, V any](r *streamReader, n int) (map[K]V, error) {
 	return m, err
 }
 
-// readChunks decodes a chunked list of n records, chunk by chunk.
-func readChunks[T any](r *streamReader, c *chunked[T], n int) error {
+// readChunks decodes a chunked list of n records, chunk by chunk, each
+// but the first with room for chunkLen records as add makes them.
+func readChunks[T any](r *streamReader, c *chunked[T], n int, unpack func([]byte, int) ([]T, error)) error {
 	c.Chunks = make([][]T, 0, (n+chunkLen-1)/chunkLen)
 	for c.N < n {
-		ch, err := next[[]T](r)
+		packed, err := next[[]byte](r)
 		if err != nil {
 			return err
 		}
-		if len(ch) == 0 || len(ch) > chunkLen || c.N+len(ch) > n || (c.N%chunkLen != 0) {
-			return fmt.Errorf("chunk of %d records after %d of %d", len(ch), c.N, n)
+		capacity := 0
+		if len(c.Chunks) > 0 {
+			capacity = chunkLen
 		}
-		if len(c.Chunks) > 0 && len(ch) < chunkLen {
-			// The last chunk, which add fills up in place.
-			ch = append(make([]T, 0, chunkLen), ch...)
+		ch, err := unpack(packed, capacity)
+		if err != nil {
+			return err
+		}
+		if c.N+len(ch) > n || c.N%chunkLen != 0 {
+			return fmt.Errorf("chunk of %d records after %d of %d", len(ch), c.N, n)
 		}
 		c.Chunks = append(c.Chunks, ch)
 		c.N += len(ch)
@@ -307,18 +339,15 @@ func decodeState(in io.Reader) (*state, error) {
 		}},
 		{"region index", func() (err error) { s.RegionIdx, err = readMap[string, int32](r, h.RegionIdx); return err }},
 		{"years", func() (err error) { s.Years, err = readMap[nodeYear, *regionYear](r, h.Years); return err }},
-		{"events", func() error { return readChunks(r, &s.Events, h.Events) }},
+		{"events", func() error { return readChunks(r, &s.Events, h.Events, unpackEvents) }},
 		{"accounts", func() error { return readAccounts(r, s, h.Accounts) }},
 		{"banks", func() (err error) { s.BankIdx, err = readMap[string, int32](r, h.Banks); return err }},
 		{"funds", func() (err error) { s.Funds, err = readMap[string, *fund](r, h.Funds); return err }},
 		{"loans", func() (err error) { s.Loans, err = readMap[string, *loan](r, h.Loans); return err }},
 		{"person keys", func() (err error) { s.PersonKeys, err = readMap[idKey, int32](r, h.PersonKeys); return err }},
 		{"person ids", func() (err error) { s.PersonIdx, err = readMap[string, int32](r, h.PersonIdx); return err }},
-		{"persons", func() error {
-			s.Persons = make([]personCovers, 0, h.Persons)
-			return readBatches(r, h.Persons, func(p *personCovers) { s.Persons = append(s.Persons, *p) })
-		}},
-		{"subsidies", func() error { return readChunks(r, &s.Subsidies, h.Subsidies) }},
+		{"persons", func() error { return readPersons(r, s, h.Persons) }},
+		{"subsidies", func() error { return readChunks(r, &s.Subsidies, h.Subsidies, unpackContributions) }},
 	}
 	for _, step := range steps {
 		if err := step.read(); err != nil {
@@ -332,11 +361,22 @@ func decodeState(in io.Reader) (*state, error) {
 // readAccounts decodes the accounts of putAccounts and rebuilds AccountIdx
 // from their names (openAccount keeps it so: every account but number 0).
 func readAccounts(r *streamReader, s *state, n int) error {
-	s.Accounts = chunked[account]{}
-	if err := readChunkedBatches(r, &s.Accounts, n, func(acc *account) error {
-		return readRestOfHistory(r, &acc.Entries)
-	}); err != nil {
-		return err
+	s.Accounts = chunked[account]{Chunks: make([][]account, 0, (n+chunkLen-1)/chunkLen)}
+	for s.Accounts.N < n {
+		batch, err := next[[]accountWire](r)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 || s.Accounts.N+len(batch) > n {
+			return fmt.Errorf("batch of %d accounts after %d of %d", len(batch), s.Accounts.N, n)
+		}
+		for i := range batch {
+			acc, err := readAccount(r, &batch[i])
+			if err != nil {
+				return fmt.Errorf("account %q: %w", batch[i].Name, err)
+			}
+			s.Accounts.add(acc)
+		}
 	}
 	s.AccountIdx = make(map[string]int32, n)
 	for i := 1; i < s.Accounts.N; i++ {
@@ -345,46 +385,55 @@ func readAccounts(r *streamReader, s *state, n int) error {
 	return nil
 }
 
-// readRestOfHistory decodes the chunks of a history after its first.
-func readRestOfHistory(r *streamReader, h *history) error {
-	got := 0
-	for _, ch := range h.Chunks {
-		got += len(ch.Entries)
+// readAccount unpacks an account and reads the rest of its history.
+func readAccount(r *streamReader, w *accountWire) (account, error) {
+	acc := account{Name: w.Name, Fund: w.Fund, Balance: w.Balance}
+	if len(w.First) == 0 {
+		if w.N != 0 {
+			return acc, fmt.Errorf("history of %d entries without its first", w.N)
+		}
+		return acc, nil
 	}
-	for got < h.N {
-		ch, err := next[historyChunk](r)
+	first, err := unpackEntries(w.First, 0)
+	if err != nil {
+		return acc, err
+	}
+	h := &acc.Entries
+	h.Chunks, h.N = []historyChunk{{Base: w.Base, Entries: first}}, w.N
+	for got := len(first); got != h.N; {
+		if got > h.N {
+			return acc, fmt.Errorf("history of %d entries holds %d", h.N, got)
+		}
+		ch, err := next[historyWire](r)
 		if err != nil {
-			return err
+			return acc, err
 		}
-		if len(ch.Entries) == 0 || got+len(ch.Entries) > h.N {
-			return fmt.Errorf("history chunk of %d entries after %d of %d", len(ch.Entries), got, h.N)
+		entries, err := unpackEntries(ch.Entries, chunkLen)
+		if err != nil {
+			return acc, err
 		}
-		h.Chunks = append(h.Chunks, ch)
-		got += len(ch.Entries)
+		h.Chunks = append(h.Chunks, historyChunk{Base: ch.Base, Entries: entries})
+		got += len(entries)
 	}
-	if got != h.N {
-		return fmt.Errorf("history of %d entries holds %d", h.N, got)
-	}
-	return nil
+	return acc, nil
 }
 
-// readChunkedBatches decodes batches of n records into a chunked list;
-// after each batch, more reads the messages that follow its records.
-func readChunkedBatches[T any](r *streamReader, c *chunked[T], n int, more func(*T) error) error {
-	for c.N < n {
-		items, err := next[[]T](r)
+// readPersons decodes the persons of putPersons.
+func readPersons(r *streamReader, s *state, n int) error {
+	s.Persons = make([]personCovers, 0, n)
+	for len(s.Persons) < n {
+		packed, err := next[[]byte](r)
 		if err != nil {
 			return err
 		}
-		if len(items) == 0 || c.N+len(items) > n {
-			return fmt.Errorf("batch of %d records after %d of %d", len(items), c.N, n)
+		batch, err := unpackPersons(packed)
+		if err != nil {
+			return err
 		}
-		for i := range items {
-			c.add(items[i])
-			if err := more(c.at(c.N - 1)); err != nil {
-				return err
-			}
+		if len(batch) == 0 || len(s.Persons)+len(batch) > n {
+			return fmt.Errorf("batch of %d persons after %d of %d", len(batch), len(s.Persons), n)
 		}
+		s.Persons = append(s.Persons, batch...)
 	}
 	return nil
 }
