@@ -14,9 +14,10 @@ import (
 // person's covers, is one message): gob's decoder reads a whole message
 // into one buffer before decoding it, so the state written as one message
 // (692 MB at 10M events) cost its size again on load, and as much on write.
-// The stream is a header with the position, hash and counts, then every
-// list in batches, the chunked lists chunk by chunk into their final
-// form. Lookup maps derived from a list (AccountIdx) are rebuilt, not stored.
+// The stream is a header with the position, hash and counts (framed and
+// checksummed on its own: putHeader), then every list in batches, the
+// chunked lists chunk by chunk into their final form. Lookup maps derived
+// from a list (AccountIdx) are rebuilt, not stored.
 const (
 	maxMessageItems = chunkLen
 	maxMessageBytes = 1 << 20
@@ -227,6 +228,7 @@ type historyWire struct {
 	Entries []byte
 }
 
+// putAccounts writes the accounts as accountWire batches.
 func putAccounts(w *streamWriter, accounts *chunked[account]) {
 	b := batch[accountWire]{w: w}
 	for acc := range accounts.all {
