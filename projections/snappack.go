@@ -20,8 +20,9 @@ const (
 
 var le = binary.LittleEndian
 
-func packEvents(list []eventInfo) []byte {
-	b := make([]byte, 0, len(list)*eventInfoBytes)
+// The pack functions append to b, a buffer the writer reuses.
+
+func packEvents(b []byte, list []eventInfo) []byte {
 	for i := range list {
 		e := &list[i]
 		b = append(b, e.ID[:]...)
@@ -49,8 +50,7 @@ func unpackEvents(b []byte, capacity int) ([]eventInfo, error) {
 	return list, nil
 }
 
-func packEntries(list []entry) []byte {
-	b := make([]byte, 0, len(list)*entryBytes)
+func packEntries(b []byte, list []entry) []byte {
 	for _, e := range list {
 		b = le.AppendUint64(b, uint64(e.Amount))
 		b = le.AppendUint32(b, e.Off)
@@ -72,8 +72,7 @@ func unpackEntries(b []byte, capacity int) ([]entry, error) {
 	return list, nil
 }
 
-func packContributions(list []contribution) []byte {
-	b := make([]byte, 0, len(list)*contributionBytes)
+func packContributions(b []byte, list []contribution) []byte {
 	for _, c := range list {
 		b = le.AppendUint64(b, c.Pos)
 		b = le.AppendUint32(b, uint32(c.Node))

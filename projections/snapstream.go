@@ -60,10 +60,13 @@ func regionYearBytes(ry *regionYear) int {
 	return n
 }
 
-// streamWriter encodes messages, keeping the first error.
+// streamWriter encodes messages, keeping the first error. packed is its
+// buffer of packed records, reused from one message to the next so that a
+// snapshot's write leaves little garbage.
 type streamWriter struct {
-	enc *gob.Encoder
-	err error
+	enc    *gob.Encoder
+	err    error
+	packed []byte
 }
 
 func (w *streamWriter) put(v any) {
@@ -115,9 +118,10 @@ func putSlice[T any](w *streamWriter, list []T, bytes func(*T) int) {
 }
 
 // putChunks writes a chunked list one chunk a message, packed.
-func putChunks[T any](w *streamWriter, c *chunked[T], pack func([]T) []byte) {
+func putChunks[T any](w *streamWriter, c *chunked[T], pack func([]byte, []T) []byte) {
 	for _, ch := range c.Chunks {
-		w.put(pack(ch))
+		w.packed = pack(w.packed[:0], ch)
+		w.put(w.packed)
 	}
 }
 
@@ -197,17 +201,17 @@ func readHeader(in io.Reader) (snapshotHeader, error) {
 
 // putPersons writes the persons packed, in batches.
 func putPersons(w *streamWriter, persons []personCovers) {
-	var packed []byte
+	w.packed = w.packed[:0]
 	count := 0
 	for i := range persons {
-		packed = appendPerson(packed, &persons[i])
-		if count++; count >= maxMessageItems || len(packed) >= maxMessageBytes {
-			w.put(packed)
-			packed, count = packed[:0], 0
+		w.packed = appendPerson(w.packed, &persons[i])
+		if count++; count >= maxMessageItems || len(w.packed) >= maxMessageBytes {
+			w.put(w.packed)
+			w.packed, count = w.packed[:0], 0
 		}
 	}
 	if count > 0 {
-		w.put(packed)
+		w.put(w.packed)
 	}
 }
 
@@ -228,21 +232,30 @@ type historyWire struct {
 	Entries []byte
 }
 
-// putAccounts writes the accounts as accountWire batches.
+// putAccounts writes the accounts as accountWire batches. The first chunks
+// of a batch's histories are packed into one buffer, reused once the batch
+// is out.
 func putAccounts(w *streamWriter, accounts *chunked[account]) {
 	b := batch[accountWire]{w: w}
+	var arena []byte
 	for acc := range accounts.all {
 		head := accountWire{Name: acc.Name, Fund: acc.Fund, Balance: acc.Balance, N: acc.Entries.N}
 		var rest []historyChunk
 		if chunks := acc.Entries.Chunks; len(chunks) > 0 {
-			head.Base, head.First, rest = chunks[0].Base, packEntries(chunks[0].Entries), chunks[1:]
+			start := len(arena)
+			arena = packEntries(arena, chunks[0].Entries)
+			head.Base, head.First, rest = chunks[0].Base, arena[start:len(arena):len(arena)], chunks[1:]
 		}
 		b.add(head, recordBytes+len(head.Name)+len(head.First))
 		if len(rest) > 0 {
 			b.flush()
 			for _, ch := range rest {
-				w.put(historyWire{Base: ch.Base, Entries: packEntries(ch.Entries)})
+				w.packed = packEntries(w.packed[:0], ch.Entries)
+				w.put(historyWire{Base: ch.Base, Entries: w.packed})
 			}
+		}
+		if len(b.items) == 0 {
+			arena = arena[:0]
 		}
 	}
 	b.flush()
