@@ -29,6 +29,10 @@ const snapshotMagic = "ledger-views-v9\n"
 const (
 	snapshotTrailerBytes = 8 + 4
 	snapshotBufferBytes  = 1 << 20
+	// relaxGCSnapshotBytes: a snapshot this large is loaded under the
+	// catch-up's GC settings (runner.go), which keep the heap near the
+	// growing views; a small one is not worth the tuning.
+	relaxGCSnapshotBytes = 64 << 20
 )
 
 // snapshotTable is the CRC-32C table (hardware-accelerated on amd64 and arm64).
@@ -166,8 +170,10 @@ func loadSnapshot(dir string) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer relaxGC()()
-	r := bufio.NewReaderSize(f, snapshotBufferBytes)
+	if bodyBytes >= relaxGCSnapshotBytes {
+		defer relaxGC()()
+	}
+	r := bufio.NewReaderSize(f, int(min(bodyBytes+uint64(len(snapshotMagic)), snapshotBufferBytes)))
 	if _, err := r.Discard(len(snapshotMagic)); err != nil {
 		return nil, fmt.Errorf("projections: read snapshot: %w", err)
 	}
