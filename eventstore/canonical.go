@@ -3,6 +3,7 @@ package eventstore
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 	"time"
 )
 
@@ -35,6 +36,13 @@ const canonicalTag = "hrss-ledger/event/v1"
 // (the audit does) without this package.
 func Canonical(e Event) []byte {
 	return appendCanonical(make([]byte, 0, canonicalSize(e)), e)
+}
+
+// AppendCanonical appends the canonical encoding of e to b: a caller
+// hashing millions of events (the audit tree's build) reuses one buffer
+// instead of allocating one per event.
+func AppendCanonical(b []byte, e Event) []byte {
+	return appendCanonical(slices.Grow(b, canonicalSize(e)), e)
 }
 
 func appendCanonical(b []byte, e Event) []byte {

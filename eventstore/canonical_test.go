@@ -95,3 +95,23 @@ func TestChainHashDependsOnPrevious(t *testing.T) {
 		t.Errorf("ChainHash ignored the previous hash")
 	}
 }
+
+// TestAppendCanonicalReusesItsBuffer checks that encoding into a reused
+// buffer gives exactly Canonical, whatever the buffer held before.
+func TestAppendCanonicalReusesItsBuffer(t *testing.T) {
+	long, short := sampleEvent(), sampleEvent()
+	long.Data = bytes.Repeat([]byte("x"), 4096)
+	short.Data = []byte(`{}`)
+	var buf []byte
+	for _, e := range []eventstore.Event{long, short, long} {
+		buf = eventstore.AppendCanonical(buf[:0], e)
+		if want := eventstore.Canonical(e); !bytes.Equal(buf, want) {
+			t.Fatalf("got %d bytes, want Canonical's %d", len(buf), len(want))
+		}
+	}
+	prefix := []byte("kept")
+	if got := eventstore.AppendCanonical(prefix, short); !bytes.HasPrefix(got, []byte("kept")) ||
+		!bytes.Equal(got[4:], eventstore.Canonical(short)) {
+		t.Fatal("AppendCanonical did not append after what b held")
+	}
+}

@@ -48,9 +48,12 @@ func (t *Tree) build(ctx context.Context, log Log) error {
 	free := make(chan *hashJob, workers*6+2)
 	for range workers {
 		go func() {
-			sha := sha256.New() // one per worker: a leaf's hash allocates nothing
+			// One hash and one encoding buffer per worker: a leaf's hash
+			// allocates nothing, so a build leaves no garbage behind.
+			sha := sha256.New()
+			var canonical []byte
 			for j := range jobs {
-				j.hash(sha)
+				canonical = j.hash(sha, canonical)
 			}
 		}()
 	}
@@ -72,13 +75,15 @@ func (t *Tree) build(ctx context.Context, log Log) error {
 	return pushErr
 }
 
-// hash computes the run's leaf hashes and folds its complete blocks.
-func (j *hashJob) hash(sha hash.Hash) {
+// hash computes the run's leaf hashes and folds its complete blocks,
+// encoding each event into buf; it returns buf for the next run.
+func (j *hashJob) hash(sha hash.Hash, buf []byte) []byte {
 	j.leaves = j.leaves[:len(j.events)]
 	for i := range j.events {
+		buf = eventstore.AppendCanonical(buf[:0], j.events[i])
 		sha.Reset()
 		sha.Write(leafPrefix)
-		sha.Write(eventstore.Canonical(j.events[i]))
+		sha.Write(buf)
 		sha.Sum(j.leaves[i][:0])
 	}
 	j.roots = len(j.events) / blockLeaves
@@ -86,6 +91,7 @@ func (j *hashJob) hash(sha hash.Hash) {
 		j.leaves[b] = subtreeRoot(j.leaves[b*blockLeaves : (b+1)*blockLeaves])
 	}
 	close(j.done)
+	return buf
 }
 
 // pushJob appends a hashed run to the tree, refusing a gap or a repeat in
