@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
@@ -66,116 +65,37 @@ func decodeRaw(e *rawEvent, syms *domain.Symbols) decoded {
 	return decoded{env: env, ev: ev, err: err}
 }
 
-// decodeJob is a batch of events decoded by a worker and applied, in log
-// order, by the caller of CatchUp.
-type decodeJob struct {
-	events []rawEvent
-	out    []decoded
-	done   chan struct{}
-}
-
 // CatchUp applies every event of the log after the views' position, up to
 // the head as of the call. Decoding runs on every core while two goroutines
 // (lanes.go) apply the decoded events, each its part in log order.
 func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	defer relaxGC()()
-	workers := max(runtime.GOMAXPROCS(0), 1)
-	jobs := make(chan *decodeJob, workers*2)
-	order := make(chan *decodeJob, workers*4)
-	// Applied jobs come back to the reader, so that a rebuild reuses a few
-	// batches instead of allocating one per 512 events.
-	free := make(chan *decodeJob, workers*6+2)
-	for range workers {
-		go func() {
-			syms := domain.NewSymbols()
-			for j := range jobs {
-				for i := range j.events {
-					j.out[i] = decodeRaw(&j.events[i], syms)
-				}
-				close(j.done)
-			}
-		}()
-	}
-	readErr := make(chan error, 1)
-	go func() { readErr <- p.feed(ctx, r, jobs, order, free) }()
 	lane, stopLane := startCoverLane()
 	defer stopLane()
 	var applyErr error
 	applied := 0
-	for j := range order {
-		<-j.done
-		if applied += len(j.out); applied >= gcLimitCheckEvents {
-			applied = 0
-			raiseGCLimit()
-		}
-		if applyErr == nil {
-			if applyErr = p.applyBatch(j.out, lane); applyErr != nil {
-				cancel()
-			}
-		}
-		j.recycle(free)
-	}
-	if err := <-readErr; applyErr == nil && err != nil {
-		return fmt.Errorf("projections: catch up: %w", err)
-	}
-	return applyErr
-}
-
-// recycle clears an applied job (dropping its references to the events)
-// and offers it for reuse.
-func (j *decodeJob) recycle(free chan<- *decodeJob) {
-	clear(j.events)
-	clear(j.out)
-	j.events, j.out, j.done = j.events[:0], j.out[:0], nil
-	select {
-	case free <- j:
-	default:
-	}
-}
-
-// newJob returns an empty job, reused when one is free.
-func newJob(free <-chan *decodeJob) *decodeJob {
-	select {
-	case j := <-free:
-		j.done = make(chan struct{})
-		return j
-	default:
-		return &decodeJob{events: make([]rawEvent, 0, decodeBatchEvents),
-			out: make([]decoded, 0, decodeBatchEvents), done: make(chan struct{})}
-	}
-}
-
-// feed reads the log into decoding jobs, queued in log order.
-func (p *Projector) feed(ctx context.Context, r Reader, jobs, order chan<- *decodeJob, free <-chan *decodeJob) error {
-	defer close(jobs)
-	defer close(order)
-	cur := newJob(free)
-	flush := func() error {
-		cur.out = cur.out[:len(cur.events)]
-		select {
-		case order <- cur:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		jobs <- cur
-		cur = newJob(free)
-		return nil
-	}
-	err := eventstore.ReadBatches(ctx, r, p.Position(), func(run []eventstore.Event) error {
-		for i := range run {
-			cur.events = append(cur.events, rawOf(&run[i]))
-			if len(cur.events) == decodeBatchEvents {
-				if err := flush(); err != nil {
-					return err
+	err := eventstore.ReadInParallel(ctx, r, p.Position(), eventstore.Pipeline[rawEvent, decoded]{
+		Size: decodeBatchEvents,
+		Keep: rawOf,
+		NewWorker: func() func([]rawEvent, []decoded) {
+			syms := domain.NewSymbols()
+			return func(in []rawEvent, out []decoded) {
+				for i := range in {
+					out[i] = decodeRaw(&in[i], syms)
 				}
 			}
-		}
-		return nil
+		},
+		Consume: func(_ []rawEvent, out []decoded) error {
+			if applied += len(out); applied >= gcLimitCheckEvents {
+				applied = 0
+				raiseGCLimit()
+			}
+			applyErr = p.applyBatch(out, lane)
+			return applyErr
+		},
 	})
-	if err == nil && len(cur.events) > 0 {
-		err = flush()
+	if err != nil && applyErr == nil {
+		return fmt.Errorf("projections: catch up: %w", err)
 	}
 	return err
 }
