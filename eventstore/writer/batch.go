@@ -370,21 +370,43 @@ func (w *Writer) catchUp(ctx context.Context) error {
 	}()
 	// Commands at or below known are the store's to remember; sampled
 	// before reading, as it only grows.
-	run := &catchUpRun{known: w.commandsKnown(), syms: domain.NewSymbols()}
-	return eventstore.ReadBatches(ctx, w.store, w.head, func(events []eventstore.Event) error {
-		for i := range events {
-			if err := w.fold(run, &events[i]); err != nil {
-				return err
+	run := &catchUpRun{known: w.commandsKnown()}
+	// Events are decoded on every core and folded in log order here: at
+	// open, a replay of the whole log spends a fifth of its time decoding.
+	return eventstore.ReadInParallel(ctx, w.store, w.head, eventstore.Pipeline[eventstore.Event, decodedEvent]{
+		Size: catchUpRunEvents,
+		Keep: func(e *eventstore.Event) eventstore.Event { return *e },
+		NewWorker: func() func([]eventstore.Event, []decodedEvent) {
+			syms := domain.NewSymbols() // shares the values repeated across events as they are decoded
+			return func(events []eventstore.Event, out []decodedEvent) {
+				for i := range events {
+					out[i].ev, out[i].err = domain.DecodeWith(events[i].Type, events[i].Data, syms)
+				}
 			}
-		}
-		return nil
+		},
+		Consume: func(events []eventstore.Event, decoded []decodedEvent) error {
+			for i := range events {
+				if err := w.fold(run, &events[i], decoded[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 	})
+}
+
+// catchUpRunEvents is how many events a catch-up decodes per hand-off.
+const catchUpRunEvents = 512
+
+// decodedEvent is an event's decoding, done ahead of its fold.
+type decodedEvent struct {
+	ev  domain.Event
+	err error
 }
 
 // catchUpRun is what one catch-up carries from event to event.
 type catchUpRun struct {
 	known   eventstore.Position
-	syms    *domain.Symbols // shares the values repeated across events as they are decoded
 	applied int
 	// A command's events are consecutive: its id is hashed once.
 	lastID  string
@@ -392,12 +414,11 @@ type catchUpRun struct {
 }
 
 // fold applies one event read from the log to the state.
-func (w *Writer) fold(run *catchUpRun, e *eventstore.Event) error {
-	ev, err := domain.DecodeWith(e.Type, e.Data, run.syms)
-	if err != nil {
-		return fmt.Errorf("decode position %d: %w", e.Position, err)
+func (w *Writer) fold(run *catchUpRun, e *eventstore.Event, d decodedEvent) error {
+	if d.err != nil {
+		return fmt.Errorf("decode position %d: %w", e.Position, d.err)
 	}
-	w.ledger.Evolve(ev)
+	w.ledger.Evolve(d.ev)
 	w.head = e.Position
 	w.visible.Store(e.Position)
 	if id := e.Meta.CommandID; id != "" && e.Position > run.known {
