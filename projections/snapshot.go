@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/hrss-ledger/ledger/eventstore"
 )
 
 // snapshotFile holds the views and, inside the same file, the position and
@@ -74,32 +76,15 @@ func (s *state) onDisk(dir string) bool {
 	return err == nil
 }
 
-// writeSnapshot writes to a temporary file, syncs it and renames it over
-// the previous one, so a crash leaves either the old or the new snapshot.
+// writeSnapshot writes the file durably (eventstore.WriteFileDurably), so
+// a crash leaves either the old or the new snapshot.
 func writeSnapshot(dir string, s *state) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("projections: snapshot dir: %w", err)
 	}
-	f, err := os.CreateTemp(dir, snapshotFile+".tmp*")
-	if err != nil {
-		return fmt.Errorf("projections: snapshot: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := writeSnapshotTo(f, s); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("projections: snapshot sync: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("projections: snapshot: %w", err)
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, snapshotFile)); err != nil {
-		return fmt.Errorf("projections: snapshot rename: %w", err)
-	}
-	return syncDir(dir)
+	return eventstore.WriteFileDurably(dir, snapshotFile, func(f io.Writer) error {
+		return writeSnapshotTo(f, s)
+	})
 }
 
 // summer counts and checksums the bytes written through it.
@@ -134,18 +119,6 @@ func writeSnapshotTo(f io.Writer, s *state) error {
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("projections: snapshot: %w", err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("projections: snapshot dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("projections: snapshot dir sync: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -359,29 +360,21 @@ func (s *Store) removeSnapshot() {
 	os.Remove(filepath.Join(s.cfg.cacheDir, snapshotFileName))
 }
 
-// writeSnapshot saves the state beside the cache for the next open, by
-// way of a temporary file, so that a crash leaves the old snapshot or
-// none: a torn one would fail its checksum anyway. The committer must be
-// stopped.
+// writeSnapshot saves the state beside the cache for the next open,
+// durably (eventstore.WriteFileDurably): a crash leaves the old snapshot or
+// the new one whole. The committer must be stopped.
 func (s *Store) writeSnapshot() error {
 	if s.cache == nil {
 		return nil
 	}
-	path := filepath.Join(s.cfg.cacheDir, snapshotFileName)
-	f, err := os.CreateTemp(s.cfg.cacheDir, snapshotFileName+".*")
+	err := eventstore.WriteFileDurably(s.cfg.cacheDir, snapshotFileName, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, snapshotBufferLen)
+		s.mu.Lock() // writing merges the state's indexes
+		err := s.state.WriteSnapshot(w)
+		s.mu.Unlock()
+		return errors.Join(err, w.Flush())
+	})
 	if err != nil {
-		return fmt.Errorf("jetstream: snapshot: %w", err)
-	}
-	w := bufio.NewWriterSize(f, snapshotBufferLen)
-	s.mu.Lock() // writing merges the state's indexes
-	err = s.state.WriteSnapshot(w)
-	s.mu.Unlock()
-	err = errors.Join(err, w.Flush(), f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("jetstream: snapshot: %w", err)
 	}
 	return nil

@@ -223,55 +223,25 @@ func (w *Writer) saveSnapshot() error {
 	return nil
 }
 
-// writeSnapshot writes the file under a temporary name, syncs it and
-// renames it over the old one, so that a crash leaves the old or the new
-// snapshot whole, never a torn one.
-func writeSnapshot(dir string, h snapshotHeader, ledger *domain.Ledger) (err error) {
+// writeSnapshot writes the file durably (eventstore.WriteFileDurably): a
+// crash leaves the old or the new snapshot whole, never a torn one.
+func writeSnapshot(dir string, h snapshotHeader, ledger *domain.Ledger) error {
 	if err := os.MkdirAll(dir, snapshotDirMode); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, snapshotFile+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	return eventstore.WriteFileDurably(dir, snapshotFile, func(f io.Writer) error {
+		sum := sha256.New()
+		out := bufio.NewWriterSize(io.MultiWriter(f, sum), 1<<20)
+		if _, err := out.Write(h.encode()); err != nil {
+			return err
 		}
-	}()
-	sum := sha256.New()
-	out := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<20)
-	if _, err := out.Write(h.encode()); err != nil {
+		if _, err := ledger.WriteTo(out); err != nil {
+			return err
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		_, err := f.Write(sum.Sum(nil))
 		return err
-	}
-	if _, err := ledger.WriteTo(out); err != nil {
-		return err
-	}
-	if err := out.Flush(); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(sum.Sum(nil)); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, snapshotFile)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	})
 }
