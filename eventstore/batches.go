@@ -1,6 +1,10 @@
 package eventstore
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // BatchReader is an optional fast path of a Store for long reads (a
 // rebuild, an audit). A backend that keeps many events per record, such as
@@ -37,4 +41,31 @@ func ReadBatches(ctx context.Context, r EventReader, after Position, fn func([]E
 		run[0] = e
 		return fn(run)
 	})
+}
+
+// errFound stops a read at the event EventAt came for.
+var errFound = errors.New("eventstore: found")
+
+// EventAt returns the event at position p (p ≥ 1), and false when the log
+// holds no event there; events before p that r delivers again are skipped. Snapshots use it to check that the log still has,
+// at their position, the event they were taken at.
+func EventAt(ctx context.Context, r EventReader, p Position) (Event, bool, error) {
+	var found Event
+	err := r.Read(ctx, p-1, func(e Event) error {
+		switch {
+		case e.Position < p: // a reader that delivers at least once may repeat some
+			return nil
+		case e.Position > p:
+			return fmt.Errorf("eventstore: read position %d, got %d: %w", p, e.Position, ErrCorrupt)
+		}
+		found = e
+		return errFound
+	})
+	switch {
+	case errors.Is(err, errFound):
+		return found, true, nil
+	case err != nil:
+		return Event{}, false, err
+	}
+	return Event{}, false, nil
 }

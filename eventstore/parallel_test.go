@@ -87,3 +87,26 @@ func TestReadInParallel(t *testing.T) {
 		}
 	})
 }
+
+// again is a reader that delivers at least once: it repeats the 3 events
+// before where it was asked to start.
+type again struct{ *memory.Store }
+
+func (r again) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	return r.Store.Read(ctx, after-min(after, 3), fn)
+}
+
+func TestEventAtSkipsRepeatedEvents(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	defer store.Close()
+	for i := range 5 {
+		if _, err := store.Append(ctx, commitOf(fmt.Sprintf("c-%d", i), "s")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, ok, err := eventstore.EventAt(ctx, again{store}, 4)
+	if err != nil || !ok || e.Position != 4 {
+		t.Errorf("got %d, %v, %v; want the event at 4", e.Position, ok, err)
+	}
+}

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"runtime/debug"
@@ -181,9 +180,6 @@ func liveHeap() int64 {
 	return int64(sample[0].Value.Uint64())
 }
 
-// errStop ends a read early once it has what it came for.
-var errStop = errors.New("projections: stop reading")
-
 // resume checks that the snapshot the views were loaded from is a prefix of
 // this log (the event at its position has the hash it recorded); if not, the
 // views start again from position 0.
@@ -194,15 +190,11 @@ func (p *Projector) resume(ctx context.Context, r Reader) error {
 	if pos == 0 {
 		return nil
 	}
-	match := false
-	err := r.Read(ctx, pos-1, func(e eventstore.Event) error {
-		match = e.Position == pos && e.Hash == hash
-		return errStop
-	})
-	if err != nil && !errors.Is(err, errStop) {
+	e, ok, err := eventstore.EventAt(ctx, r, pos)
+	if err != nil {
 		return fmt.Errorf("projections: check snapshot at %d: %w", pos, err)
 	}
-	if !match {
+	if !ok || e.Hash != hash {
 		p.log.Warn("projections: snapshot does not match the log; rebuilding", "position", pos)
 		p.mu.Lock()
 		p.s = newState()

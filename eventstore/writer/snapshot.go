@@ -182,22 +182,14 @@ func vouch(ctx context.Context, store eventstore.Store, h snapshotHeader) error 
 
 // hashAt returns the hash of the event at position p.
 func hashAt(ctx context.Context, store eventstore.Store, p eventstore.Position) ([32]byte, error) {
-	var hash [32]byte
-	found := errors.New("found")
-	err := store.Read(ctx, p-1, func(e eventstore.Event) error {
-		if e.Position != p {
-			return fmt.Errorf("read position %d, got %d", p, e.Position)
-		}
-		hash = e.Hash
-		return found
-	})
+	e, ok, err := eventstore.EventAt(ctx, store, p)
 	switch {
-	case errors.Is(err, found):
-		return hash, nil
 	case err != nil:
-		return hash, fmt.Errorf("read position %d: %w", p, err)
+		return [32]byte{}, fmt.Errorf("read position %d: %w", p, err)
+	case !ok:
+		return [32]byte{}, fmt.Errorf("%w: no event at position %d", errSnapshotAhead, p)
 	}
-	return hash, fmt.Errorf("%w: no event at position %d", errSnapshotAhead, p)
+	return e.Hash, nil
 }
 
 // saveSnapshot writes the state's snapshot, after the sequencer stopped.
