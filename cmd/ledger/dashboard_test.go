@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -203,8 +204,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.shoot("01-progress-zh")
 
 	t.Run("a figure drills down to the events behind it", func(t *testing.T) {
-		b.do("drill", chromedp.Click(chromedp.CSS(`#indicators .indicator[data-indicator="new_urban_jobs"] [data-actual]`)),
-			chromedp.WaitVisible(chromedp.ID("drill")))
+		b.click(`#indicators .indicator[data-indicator="new_urban_jobs"] [data-actual]`)
+		b.do("drill", chromedp.WaitVisible(chromedp.ID("drill")))
 		if events := eval[int](b, `document.querySelectorAll('#drill-table tbody tr').length`); events == 0 {
 			t.Errorf("the drill-down of new_urban_jobs lists no events")
 		}
@@ -271,8 +272,8 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	t.Run("an officer sees an account's history with running balance", func(t *testing.T) {
 		fundID := eval[string](b, `document.querySelector('#funds tbody tr[data-fund]').dataset.fund`)
-		b.do("history", chromedp.Click(chromedp.CSS(`#funds tbody tr[data-fund] button`)),
-			chromedp.WaitVisible(chromedp.ID("page-history")))
+		b.click(`#funds tbody tr[data-fund="` + fundID + `"] button`)
+		b.do("history", chromedp.WaitVisible(chromedp.ID("page-history")))
 		start := time.Now()
 		b.poll(`document.querySelectorAll('#history tbody tr td.strong').length > 0`)
 		t.Logf("history shown in %v", time.Since(start))
@@ -322,6 +323,18 @@ func (b *browser) poll(js string) {
 	b.t.Helper()
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(liveTimeout))); err != nil {
 		b.t.Fatalf("wait for %s: %v", js, err)
+	}
+}
+
+// click clicks the first element matching css inside the page, in one step.
+// The cards and tables are rebuilt whenever a live update or the refresh
+// on connecting arrives, so a node found by one DevTools call can be gone
+// by the next: chromedp.Click would then fail with "Could not find node".
+func (b *browser) click(css string) {
+	b.t.Helper()
+	quoted, _ := json.Marshal(css)
+	if !eval[bool](b, `(e => e ? (e.click(), true) : false)(document.querySelector(`+string(quoted)+`))`) {
+		b.t.Fatalf("click: nothing matches %s", css)
 	}
 }
 
