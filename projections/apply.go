@@ -177,7 +177,9 @@ func (s *state) post(pos uint64, d day, ev domain.Event) {
 func (s *state) fundFlow(id string, d day, col int, amount int64) {
 	var row [fundWidth]int64
 	row[col] = amount
-	s.fund(id).Flows.add(fundWidth, d, row[:])
+	if f := s.fund(id); f.Flows.add(fundWidth, d, row[:]) {
+		s.opened.funds = append(s.opened.funds, f)
+	}
 	s.dirty.mark(viewFunds, id, 0)
 }
 
@@ -299,7 +301,9 @@ func (s *state) yearOf(cache *[]yearRef, n int32, year int) *regionYear {
 // addActual adds delta to indicator i of a region and all its ancestors.
 func (s *state) addActual(n int32, year int, i uint8, d day, delta int64) {
 	for ; n >= 0; n = s.Regions[n].Parent {
-		s.regionYear(n, year).Actual[i].add1(d, delta)
+		if ry := s.regionYear(n, year); ry.Actual[i].add1(d, delta) {
+			s.opened.actuals = append(s.opened.actuals, actualRef{ry, i})
+		}
 		s.dirty.mark(viewProgress, s.Regions[n].Code, year)
 	}
 }
@@ -339,7 +343,9 @@ func (s *state) loanEvent(id string, le loanEvent) {
 		return
 	}
 	for n := l.Node; n >= 0; n = s.Regions[n].Parent {
-		s.Regions[n].Portfolio.add(portfolioWidth, le.Day, row[:])
+		if s.Regions[n].Portfolio.add(portfolioWidth, le.Day, row[:]) {
+			s.opened.portfolios = append(s.opened.portfolios, n)
+		}
 		s.dirty.mark(viewPortfolio, s.Regions[n].Code, 0)
 	}
 }

@@ -28,6 +28,7 @@ func BenchmarkPlaceOnePersonOften(b *testing.B) {
 		apply := func(ev domain.Event) {
 			pos++
 			s.apply(envelope{Pos: pos, Type: ev.EventType(), Day: dayOf(ev.BusinessDate()), Business: true}, ev)
+			s.settleOpened()
 		}
 		for _, r := range propRegions {
 			apply(r)
@@ -60,10 +61,15 @@ func BenchmarkApply(b *testing.B) {
 		start := threadCPU(b)
 		for i := range log {
 			s.applyMain(log[i].env, log[i].ev)
+			if (i+1)%decodeBatchEvents == 0 {
+				s.settleOpened() // as applyAll does at the end of each batch
+			}
 		}
+		s.settleOpened()
 		mid := threadCPU(b)
 		for i := 0; i < len(log); i += decodeBatchEvents {
 			s.applyCoversOf(log[i:min(i+decodeBatchEvents, len(log))])
+			s.settleOpened()
 		}
 		mainCPU, coversCPU = mainCPU+mid-start, coversCPU+threadCPU(b)-mid
 		events += len(log)

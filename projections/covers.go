@@ -168,7 +168,9 @@ func (s *state) addCover(p int32, c cover) {
 // indicator i under a region and all its ancestors.
 func (s *state) addCount(n int32, year int, i uint8, d day, delta int64) {
 	for ; n >= 0; n = s.Regions[n].Parent {
-		s.coverYear(n, year).Actual[i].add1(d, delta)
+		if ry := s.coverYear(n, year); ry.Actual[i].add1(d, delta) {
+			s.coverOpened.actuals = append(s.coverOpened.actuals, actualRef{ry, i})
+		}
 		s.dirty.mark(viewProgress, s.Regions[n].Code, year)
 	}
 }
@@ -320,7 +322,9 @@ func (s *state) addDiff(a int32, year int, ind uint8, before, after []step) {
 			k++
 		}
 		if v != 0 {
-			s.coverYear(a, year).Actual[ind].add1(d, v)
+			if ry := s.coverYear(a, year); ry.Actual[ind].add1(d, v) {
+				s.coverOpened.actuals = append(s.coverOpened.actuals, actualRef{ry, ind})
+			}
 		}
 	}
 }

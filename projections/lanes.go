@@ -78,6 +78,7 @@ func (s *state) applyAll(batch []decoded, lane *coverLane) {
 		for i := range batch {
 			s.apply(batch[i].env, batch[i].ev)
 		}
+		s.settleOpened()
 		return
 	}
 	lane.work <- laneJob{s: s, batch: batch}
@@ -85,6 +86,7 @@ func (s *state) applyAll(batch []decoded, lane *coverLane) {
 		s.applyMain(batch[i].env, batch[i].ev)
 	}
 	<-lane.done
+	s.settleOpened()
 }
 
 // lanesApart reports whether the lanes may apply the batch side by side:

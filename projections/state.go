@@ -56,6 +56,10 @@ type state struct {
 	yearsMu    sync.Mutex
 	coverYears [][]yearRef
 
+	// The series each lane opened in the batch being applied, settled at
+	// its end (series.go).
+	opened, coverOpened openSeries
+
 	// Scratch buffers of real-name counting, reused from one event to the next.
 	spans                   []span
 	chain                   []int32
