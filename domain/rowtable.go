@@ -12,8 +12,8 @@ import (
 // run between half and seven eighths full; here most rows live in one array
 // sorted by key, found through a table of where each key prefix starts (the
 // keys are digests, so uniform: a lookup probes a handful of neighbours),
-// and new rows go to a small map, merged into the array once the map holds
-// an eighth of it.
+// and new rows go to a small hash table (recentRows), merged into the
+// array once it holds an eighth of it.
 //
 // It journals like table: while journaling, every set first records the
 // row's old value (or its absence). Merges happen only when the journal is
@@ -23,7 +23,7 @@ type rowTable[V any] struct {
 	sorted     []keyedRow[V]
 	starts     []uint32 // starts[p]: first index in sorted of a key with prefix p (len 2^prefixBits + 1)
 	shift      uint     // 64 - prefixBits
-	recent     map[idKey]V
+	recent     recentRows[V]
 	journal    []undo[idKey, V]
 	journaling bool
 }
@@ -43,13 +43,13 @@ const (
 )
 
 func newRowTable[V any]() rowTable[V] {
-	return rowTable[V]{recent: make(map[idKey]V), shift: 64, starts: []uint32{0, 0}}
+	return rowTable[V]{recent: newRecentRows[V](), shift: 64, starts: []uint32{0, 0}}
 }
 
-func (t *rowTable[V]) len() int { return len(t.sorted) + len(t.recent) }
+func (t *rowTable[V]) len() int { return len(t.sorted) + t.recent.len() }
 
 func (t *rowTable[V]) get(k idKey) (V, bool) {
-	if v, ok := t.recent[k]; ok {
+	if v, ok := t.recent.get(k); ok {
 		return v, true
 	}
 	if i, ok := t.find(k); ok {
@@ -78,7 +78,7 @@ func (t *rowTable[V]) set(k idKey, v V) {
 // add adds a row that must be new, looking k up once where has and set
 // would twice; it reports false, changing nothing, if k has a row.
 func (t *rowTable[V]) add(k idKey, v V) bool {
-	if _, ok := t.recent[k]; ok {
+	if _, ok := t.recent.get(k); ok {
 		return false
 	}
 	if _, ok := t.find(k); ok {
@@ -87,7 +87,7 @@ func (t *rowTable[V]) add(k idKey, v V) bool {
 	if t.journaling {
 		t.journal = append(t.journal, undo[idKey, V]{key: k})
 	}
-	t.recent[k] = v
+	t.recent.put(k, v)
 	if len(t.journal) == 0 {
 		t.mergeIfDue()
 	}
@@ -100,7 +100,7 @@ func (t *rowTable[V]) put(k idKey, v V) {
 		t.sorted[i].row = v
 		return
 	}
-	t.recent[k] = v
+	t.recent.put(k, v)
 }
 
 // mark starts a new journal: the current rows become the state Rollback restores.
@@ -120,7 +120,7 @@ func (t *rowTable[V]) rollback() {
 		if u.existed {
 			t.put(u.key, u.old)
 		} else {
-			delete(t.recent, u.key)
+			t.recent.delete(u.key)
 		}
 	}
 	clear(t.journal)
@@ -136,7 +136,7 @@ func (t *rowTable[V]) find(k idKey) (int, bool) {
 }
 
 func (t *rowTable[V]) mergeIfDue() {
-	if len(t.recent) >= max(minMergeRows, len(t.sorted)/mergeFraction) {
+	if t.recent.len() >= max(minMergeRows, len(t.sorted)/mergeFraction) {
 		t.merge()
 	}
 }
@@ -162,18 +162,13 @@ func (t *rowTable[V]) merge() {
 			j--
 		}
 	}
-	clear(t.recent)
+	t.recent.clear()
 	t.index()
 }
 
-// recentSorted returns the map's rows in key order.
+// recentSorted returns the recent rows in key order.
 func (t *rowTable[V]) recentSorted() []keyedRow[V] {
-	rows := make([]keyedRow[V], 0, len(t.recent))
-	for k, v := range t.recent {
-		rows = append(rows, keyedRow[V]{k, v})
-	}
-	slices.SortFunc(rows, func(a, b keyedRow[V]) int { return compareIDKeys(a.key, b.key) })
-	return rows
+	return t.recent.sorted(make([]keyedRow[V], 0, t.recent.len()))
 }
 
 // index rebuilds the prefix table for the array's length.
@@ -216,7 +211,7 @@ func (t *rowTable[V]) load(rows []keyedRow[V]) bool {
 		}
 	}
 	t.sorted = rows
-	clear(t.recent)
+	t.recent.clear()
 	t.index()
 	return true
 }
