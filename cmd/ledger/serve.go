@@ -80,6 +80,7 @@ type Main struct {
 	tokens     []api.GeneratedToken // printed on start when generated
 	reloader   *reloader            // SIGHUP: tokens and certificate
 	tls        bool
+	viewsCtx   context.Context // ends when the views are stopped
 	stopViews  context.CancelFunc
 	viewsDone  chan struct{} // closed when the views' runner returns
 	viewsErr   error
@@ -104,10 +105,16 @@ func (m *Main) open(ctx context.Context) error {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	var err error
+	start := time.Now()
 	if m.store, err = openStore(openCtx, m.cfg); err != nil {
 		m.store = nil // not a typed nil that Close would call
 		return err
 	}
+	head, err := m.store.Head(openCtx)
+	if err != nil {
+		return err
+	}
+	slog.Info("start: store open", "head", head, "took", since(start))
 	if m.vault, err = vault.Open(filepath.Join(m.cfg.DataDir, "keys")); err != nil {
 		return err
 	}
@@ -118,9 +125,13 @@ func (m *Main) open(ctx context.Context) error {
 	if err := m.startViews(); err != nil {
 		return err
 	}
+	go m.logViewsReady(head, start)
 	built := make(chan builtTree, 1)
 	go func() {
 		tree, err := audit.Build(openCtx, m.store)
+		if err == nil {
+			slog.Info("start: audit tree built", "size", tree.Size(), "took", since(start))
+		}
 		built <- builtTree{tree, err}
 	}()
 	m.writer, err = writer.Open(openCtx, m.store, writer.WithSnapshotDir(filepath.Join(m.cfg.DataDir, "writer")))
@@ -128,6 +139,7 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	slog.Info("start: write side ready", "head", m.writer.Head(), "took", since(start))
 	if tree.err != nil {
 		return tree.err
 	}
@@ -180,7 +192,7 @@ func (m *Main) startViews() error {
 	}
 	m.views = views
 	ctx, cancel := context.WithCancel(context.Background())
-	m.stopViews = cancel
+	m.viewsCtx, m.stopViews = ctx, cancel
 	m.viewsDone = make(chan struct{})
 	go func() {
 		defer close(m.viewsDone)
@@ -188,6 +200,20 @@ func (m *Main) startViews() error {
 	}()
 	return nil
 }
+
+// logViewsReady logs when the views have caught up with the log as it was
+// at start: the last step of a start that rebuilds them.
+func (m *Main) logViewsReady(head eventstore.Position, start time.Time) {
+	for m.viewsCtx.Err() == nil { // WaitFor gives up after maxWaitFor: a rebuild takes longer
+		if m.views.WaitFor(m.viewsCtx, head) == nil {
+			slog.Info("start: views caught up", "position", head, "took", since(start))
+			return
+		}
+	}
+}
+
+// since is the time since start, rounded for a log line.
+func since(start time.Time) time.Duration { return time.Since(start).Round(time.Millisecond) }
 
 func (m *Main) listen() error {
 	tokens, err := m.loadTokens()
