@@ -36,8 +36,13 @@ const approvalTypePrefix = "approval."
 // repeated values through syms (owned by the calling goroutine; nil shares
 // nothing).
 func decodeRead(eventType string, data []byte, syms *domain.Symbols) (domain.Event, error) {
-	if ignored[eventType] || notBusiness(eventType) {
+	if !read(eventType) {
 		return nil, nil
 	}
 	return domain.DecodeWith(eventType, data, syms)
+}
+
+// read reports whether a view reads events of a type.
+func read(eventType string) bool {
+	return !ignored[eventType] && !notBusiness(eventType)
 }

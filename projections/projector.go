@@ -11,6 +11,7 @@ import (
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 )
 
 // Reader is the part of the log a rebuild needs; eventstore.Store has it.
@@ -59,6 +60,10 @@ type Config struct {
 	Latest LatestStore
 	// Logger reports publication failures and discarded snapshots.
 	Logger *slog.Logger
+	// Replay, if set, is Run's share of a read of the log made for the
+	// writer's open too (replay.Feed): its first catch-up takes the events
+	// decoded from it. Run reads through it or leaves it, whatever happens.
+	Replay *replay.Member
 }
 
 // Projector holds the views, keeps them up to date from the log and answers

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 )
 
 // decodeBatchEvents is how many events one decoding job carries: large
@@ -51,8 +52,24 @@ func decode(e *eventstore.Event, syms *domain.Symbols) decoded {
 
 // decodeRaw is decode of what a batch keeps of an event.
 func decodeRaw(e *rawEvent, syms *domain.Symbols) decoded {
-	env := envelope{Pos: e.Pos, ID: e.ID, Type: e.Type, Code: knownTypes[e.Type], Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
 	ev, err := decodeRead(e.Type, e.Data, syms)
+	return envelop(e, ev, err)
+}
+
+// fromReplay is decode of an event decoded by a shared read (replay.Feed):
+// the decoding of an event no view reads is dropped, as decodeRead never
+// makes it.
+func fromReplay(e *eventstore.Event, d replay.Decoded) decoded {
+	raw := rawOf(e)
+	if !read(e.Type) {
+		return envelop(&raw, nil, nil)
+	}
+	return envelop(&raw, d.Value, d.Err)
+}
+
+// envelop pairs an event's decoding with its envelope.
+func envelop(e *rawEvent, ev domain.Event, err error) decoded {
+	env := envelope{Pos: e.Pos, ID: e.ID, Type: e.Type, Code: knownTypes[e.Type], Hash: e.Hash, Day: minDay, Business: !notBusiness(e.Type)}
 	switch {
 	case err != nil:
 	case ev != nil:
@@ -68,11 +85,8 @@ func decodeRaw(e *rawEvent, syms *domain.Symbols) decoded {
 // the head as of the call. Decoding runs on every core while two goroutines
 // (lanes.go) apply the decoded events, each its part in log order.
 func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
-	defer relaxGC()()
-	lane, stopLane := startCoverLane()
-	defer stopLane()
-	var applyErr error
-	applied := 0
+	c, end := p.startCatchUp()
+	defer end()
 	err := eventstore.ReadInParallel(ctx, r, p.Position(), eventstore.Pipeline[rawEvent, decoded]{
 		Size: decodeBatchEvents,
 		Keep: rawOf,
@@ -84,19 +98,58 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 				}
 			}
 		},
-		Consume: func(_ []rawEvent, out []decoded) error {
-			if applied += len(out); applied >= gcLimitCheckEvents {
-				applied = 0
-				raiseGCLimit()
-			}
-			applyErr = p.applyBatch(out, lane)
-			return applyErr
-		},
+		Consume: func(_ []rawEvent, out []decoded) error { return c.apply(out) },
 	})
-	if err != nil && applyErr == nil {
+	if err != nil && c.err == nil {
 		return fmt.Errorf("projections: catch up: %w", err)
 	}
 	return err
+}
+
+// catchUpShared is CatchUp from a read shared with the writer's open
+// (replay.Feed): the events come decoded.
+func (p *Projector) catchUpShared(ctx context.Context, m *replay.Member) error {
+	c, end := p.startCatchUp()
+	defer end()
+	var batch []decoded
+	err := m.Read(ctx, p.Position(), func(b replay.Batch) error {
+		batch = batch[:0]
+		for i := range b.Events {
+			batch = append(batch, fromReplay(&b.Events[i], b.Decoded[i]))
+		}
+		return c.apply(batch)
+	})
+	if err != nil && c.err == nil {
+		return fmt.Errorf("projections: catch up: %w", err)
+	}
+	return err
+}
+
+// catchUp is what one catch-up carries from batch to batch.
+type catchUp struct {
+	p       *Projector
+	lane    *coverLane
+	applied int   // events since the collector's limit was last raised
+	err     error // the first batch that failed to apply
+}
+
+// startCatchUp relaxes the collector and starts the covers lane, until end.
+func (p *Projector) startCatchUp() (c *catchUp, end func()) {
+	restore := relaxGC()
+	lane, stopLane := startCoverLane()
+	return &catchUp{p: p, lane: lane}, func() {
+		stopLane()
+		restore()
+	}
+}
+
+func (c *catchUp) apply(batch []decoded) error {
+	if c.applied += len(batch); c.applied >= gcLimitCheckEvents {
+		c.applied = 0
+		raiseGCLimit()
+	}
+	c.err = c.p.applyBatch(batch, c.lane)
+	return c.err
 }
 
 // Garbage collection during a catch-up. A rebuild allocates several times
@@ -217,8 +270,17 @@ func (p *Projector) Run(ctx context.Context, log Log) error {
 }
 
 func (p *Projector) run(ctx context.Context, log Log) error {
+	shared := p.cfg.Replay
+	if shared != nil {
+		defer shared.Leave() // never holds the writer's read back
+	}
 	if err := p.resume(ctx, log); err != nil {
 		return err
+	}
+	if shared != nil {
+		if err := p.catchUpShared(ctx, shared); err != nil {
+			return err
+		}
 	}
 	if err := p.CatchUp(ctx, log); err != nil {
 		return err

@@ -1,18 +1,21 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
 	"github.com/hrss-ledger/ledger/eventstore/memory"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 )
 
 // appendHistory appends commands [from, to) of a history to a store.
@@ -268,4 +271,65 @@ func TestGapInPositionsIsRefused(t *testing.T) {
 	if got := p.Position(); got != 2 {
 		t.Errorf("got position %d after a refused gap, want 2", got)
 	}
+}
+
+// TestSharedReadEqualsOwnRead runs the views from a read shared with
+// another member (replay.Feed, as serve shares it with the writer): once
+// from nothing, and once from a snapshot while the other member starts at
+// 0, so the views see only the events after their own position. Both equal
+// a rebuild that reads and decodes on its own.
+func TestSharedReadEqualsOwnRead(t *testing.T) {
+	history := randomHistory(13, 600)
+	store := memory.New()
+	appendHistory(t, store, history, 0, 300)
+	dir := t.TempDir()
+	for _, round := range []struct{ name string }{{"from nothing"}, {"from a snapshot"}} {
+		t.Run(round.name, func(t *testing.T) {
+			feed := replay.NewFeed(store)
+			share, other := feed.Join(), feed.Join()
+			otherSaw := make(chan eventstore.Position, 1)
+			go func() {
+				first := eventstore.Position(0)
+				other.Read(context.Background(), 0, func(b replay.Batch) error {
+					first = cmp.Or(first, b.Events[0].Position)
+					return nil
+				})
+				otherSaw <- first
+			}()
+			p, err := New(Config{Dir: dir, Replay: share})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fromSnapshot := p.Position() > 0; fromSnapshot != (round.name == "from a snapshot") {
+				t.Fatalf("starts at %d", p.Position())
+			}
+			own := &counting{Store: store}
+			stop := running(t, p, own)
+			waitHead(t, p, store)
+			stop()
+			if n := own.delivered.Load(); n > 1 { // the snapshot's anchor event, read to check it
+				t.Errorf("the views read %d events themselves", n)
+			}
+			if first := <-otherSaw; first != 1 {
+				t.Errorf("the other member's read began at %d, want 1", first)
+			}
+			if got, want := allViews(t, p, history), allViews(t, project(t, store), history); got != want {
+				t.Fatalf("shared read differs from own read:\ngot  %s\nwant %s", firstDiff(got, want), firstDiff(want, got))
+			}
+		})
+		appendHistory(t, store, history, 300, len(history)) // the second round starts from the first's snapshot
+	}
+}
+
+// counting is a log that counts the events its reads deliver.
+type counting struct {
+	*memory.Store
+	delivered atomic.Int64
+}
+
+func (c *counting) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	return c.Store.Read(ctx, after, func(e eventstore.Event) error {
+		c.delivered.Add(1)
+		return fn(e)
+	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/hrss-ledger/ledger/eventstore/audit"
 	"github.com/hrss-ledger/ledger/eventstore/jetstream"
 	"github.com/hrss-ledger/ledger/eventstore/kurrentdb"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 	"github.com/hrss-ledger/ledger/eventstore/writer"
 	"github.com/hrss-ledger/ledger/projections"
 )
@@ -118,11 +119,14 @@ func (m *Main) open(ctx context.Context) error {
 	if m.vault, err = vault.Open(filepath.Join(m.cfg.DataDir, "keys")); err != nil {
 		return err
 	}
-	// The views, the writer's state and the audit tree each replay the log.
-	// The writer and the tree do it on one goroutine each, the views on
-	// every core: run side by side they keep both cores busy, where one
-	// after the other they left one idle for most of a start.
-	if err := m.startViews(); err != nil {
+	// The views, the writer's state and the audit tree each replay the log,
+	// side by side. The writer and the views share one read, decoded on
+	// every core (replay.Feed), each applying it on a goroutine of its own;
+	// the tree reads and hashes on its own.
+	feed := replay.NewFeed(m.store)
+	viewsShare, writerShare := feed.Join(), feed.Join()
+	if err := m.startViews(viewsShare); err != nil {
+		viewsShare.Leave()
 		return err
 	}
 	go m.logViewsReady(head, start)
@@ -134,7 +138,8 @@ func (m *Main) open(ctx context.Context) error {
 		}
 		built <- builtTree{tree, err}
 	}()
-	m.writer, err = writer.Open(openCtx, m.store, writer.WithSnapshotDir(filepath.Join(m.cfg.DataDir, "writer")))
+	m.writer, err = writer.Open(openCtx, m.store, writer.WithSnapshotDir(filepath.Join(m.cfg.DataDir, "writer")),
+		writer.WithReplay(writerShare))
 	tree := <-built
 	if err != nil {
 		return err
@@ -180,13 +185,13 @@ func openStore(ctx context.Context, cfg Config) (eventstore.Store, error) {
 
 // startViews rebuilds the views (from their snapshot and the log) and keeps
 // them live from a subscription.
-func (m *Main) startViews() error {
+func (m *Main) startViews(share *replay.Member) error {
 	publisher, latest, err := viewPublication(context.Background(), m.store)
 	if err != nil {
 		return err
 	}
 	views, err := projections.New(projections.Config{Dir: filepath.Join(m.cfg.DataDir, "views"),
-		Publisher: publisher, Latest: latest})
+		Publisher: publisher, Latest: latest, Replay: share})
 	if err != nil {
 		return err
 	}

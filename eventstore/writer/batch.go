@@ -11,6 +11,7 @@ import (
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 )
 
 // ErrFingerprintMismatch: a command id was reused for a different command.
@@ -371,38 +372,45 @@ func (w *Writer) catchUp(ctx context.Context) error {
 	// Commands at or below known are the store's to remember; sampled
 	// before reading, as it only grows.
 	run := &catchUpRun{known: w.commandsKnown()}
+	if m := w.cfg.replay; m != nil {
+		// At open, the log's events come decoded from the read the views
+		// share (replay.Feed); whatever was appended since is read below.
+		w.cfg.replay = nil
+		if err := m.Read(ctx, w.head, func(b replay.Batch) error { return w.foldAll(run, b.Events, b.Decoded) }); err != nil {
+			return err
+		}
+	}
 	// Events are decoded on every core and folded in log order here: at
 	// open, a replay of the whole log spends a fifth of its time decoding.
-	return eventstore.ReadInParallel(ctx, w.store, w.head, eventstore.Pipeline[eventstore.Event, decodedEvent]{
+	return eventstore.ReadInParallel(ctx, w.store, w.head, eventstore.Pipeline[eventstore.Event, replay.Decoded]{
 		Size: catchUpRunEvents,
 		Keep: func(e *eventstore.Event) eventstore.Event { return *e },
-		NewWorker: func() func([]eventstore.Event, []decodedEvent) {
+		NewWorker: func() func([]eventstore.Event, []replay.Decoded) {
 			syms := domain.NewSymbols() // shares the values repeated across events as they are decoded
-			return func(events []eventstore.Event, out []decodedEvent) {
+			return func(events []eventstore.Event, out []replay.Decoded) {
 				for i := range events {
-					out[i].ev, out[i].err = domain.DecodeWith(events[i].Type, events[i].Data, syms)
+					out[i] = replay.Decode(&events[i], syms)
 				}
 			}
 		},
-		Consume: func(events []eventstore.Event, decoded []decodedEvent) error {
-			for i := range events {
-				if err := w.fold(run, &events[i], decoded[i]); err != nil {
-					return err
-				}
-			}
-			return nil
+		Consume: func(events []eventstore.Event, decoded []replay.Decoded) error {
+			return w.foldAll(run, events, decoded)
 		},
 	})
 }
 
+// foldAll folds a run of events and their decodings.
+func (w *Writer) foldAll(run *catchUpRun, events []eventstore.Event, decoded []replay.Decoded) error {
+	for i := range events {
+		if err := w.fold(run, &events[i], decoded[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // catchUpRunEvents is how many events a catch-up decodes per hand-off.
 const catchUpRunEvents = 512
-
-// decodedEvent is an event's decoding, done ahead of its fold.
-type decodedEvent struct {
-	ev  domain.Event
-	err error
-}
 
 // catchUpRun is what one catch-up carries from event to event.
 type catchUpRun struct {
@@ -414,11 +422,11 @@ type catchUpRun struct {
 }
 
 // fold applies one event read from the log to the state.
-func (w *Writer) fold(run *catchUpRun, e *eventstore.Event, d decodedEvent) error {
-	if d.err != nil {
-		return fmt.Errorf("decode position %d: %w", e.Position, d.err)
+func (w *Writer) fold(run *catchUpRun, e *eventstore.Event, d replay.Decoded) error {
+	if d.Err != nil {
+		return fmt.Errorf("decode position %d: %w", e.Position, d.Err)
 	}
-	w.ledger.Evolve(d.ev)
+	w.ledger.Evolve(d.Value)
 	w.head = e.Position
 	w.visible.Store(e.Position)
 	if id := e.Meta.CommandID; id != "" && e.Position > run.known {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/hrss-ledger/ledger/eventstore"
 	"github.com/hrss-ledger/ledger/eventstore/jetstream"
 	"github.com/hrss-ledger/ledger/eventstore/memory"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 	"github.com/hrss-ledger/ledger/eventstore/writer"
 )
 
@@ -329,7 +331,7 @@ func TestRetryOfACommandCaughtUpPastTheStore(t *testing.T) {
 		t.Fatalf("retry on b: %v", err)
 	}
 	checkDuplicate(t, again, first)
-	if got := replay(t, readLog(t, sa)); !got.Equal(yuan("107")) {
+	if got := fundBalance(t, readLog(t, sa)); !got.Equal(yuan("107")) {
 		t.Errorf("fund balance = %s, want 107", got)
 	}
 }
@@ -361,7 +363,7 @@ func TestADuplicateTheStoreFindsIsNotCountedTwice(t *testing.T) {
 		t.Fatalf("retry: %v", err)
 	}
 	checkDuplicate(t, again, first)
-	if got := replay(t, readLog(t, store)); !got.Equal(yuan("107")) {
+	if got := fundBalance(t, readLog(t, store)); !got.Equal(yuan("107")) {
 		t.Errorf("fund balance in the log = %s, want 107", got)
 	}
 	errs, err := w.DryRun(testContext(t), []writer.Request{request("over", pay("P-1", "107.01")), request("all", pay("P-2", "107"))})
@@ -426,7 +428,7 @@ func TestCloseSaysWhenTheSnapshotCannotBeWritten(t *testing.T) {
 	if logged := rec.refusal(); logged != err {
 		t.Errorf("logged %v, want the error Close returned", logged)
 	}
-	if got := replay(t, readLog(t, store)); !got.Equal(yuan("100")) {
+	if got := fundBalance(t, readLog(t, store)); !got.Equal(yuan("100")) {
 		t.Errorf("fund balance = %s, want 100", got)
 	}
 }
@@ -476,4 +478,62 @@ func TestPeriodicSnapshotsAreRebuiltBesideTheSequencer(t *testing.T) {
 		t.Fatalf("snapshot not used: %v", err)
 	}
 	sameDecisions(t, restored, open(t, store), r)
+}
+
+// TestASharedReadDecidesAsItsOwnRead opens writers through a read shared
+// with another member (replay.Feed, as serve shares it with the views):
+// one from nothing, one from a snapshot while the other member starts at
+// 0. Each takes no event from its own reads but the snapshot's anchor, and
+// decides every command as a writer that read the log itself.
+func TestASharedReadDecidesAsItsOwnRead(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	store, dir := memory.New(), t.TempDir()
+	first, _ := openFrom(t, store, dir)
+	seed(t, first, "20000")
+	randomHistory(t, first, r, "before", historyCommands)
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	randomHistory(t, open(t, store), r, "tail", historyCommands)
+	for _, snapshots := range []string{t.TempDir(), dir} {
+		feed := replay.NewFeed(store)
+		share, other := feed.Join(), feed.Join()
+		otherRead := make(chan error, 1)
+		go func() { otherRead <- other.Read(testContext(t), 0, func(replay.Batch) error { return nil }) }()
+		rec := &logRecorder{}
+		own := &countingReads{Store: store}
+		shared, err := writer.Open(testContext(t), own, writer.WithSnapshotDir(snapshots),
+			writer.WithLogger(slog.New(rec)), writer.WithReplay(share))
+		if err != nil {
+			t.Fatalf("writer.Open: %v", err)
+		}
+		t.Cleanup(func() { shared.Close() })
+		if err := rec.refusal(); err != nil {
+			t.Fatalf("snapshot refused: %v", err)
+		}
+		if n := own.delivered.Load(); n > 1 {
+			t.Errorf("the writer read %d events itself", n)
+		}
+		if err := <-otherRead; err != nil {
+			t.Fatalf("the other member's read: %v", err)
+		}
+		if got, want := shared.Head(), head(t, store); got != want {
+			t.Fatalf("head after a shared read = %d, want %d", got, want)
+		}
+		retried := []writer.Request{request("before-3", randomCommand(r)), request("tail-5", randomCommand(r))}
+		sameDecisions(t, shared, open(t, store), r, retried...)
+	}
+}
+
+// countingReads is a store that counts the events its reads deliver.
+type countingReads struct {
+	*memory.Store
+	delivered atomic.Int64
+}
+
+func (c *countingReads) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	return c.Store.Read(ctx, after, func(e eventstore.Event) error {
+		c.delivered.Add(1)
+		return fn(e)
+	})
 }

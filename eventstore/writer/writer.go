@@ -32,6 +32,7 @@ import (
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 )
 
 // Limits of the sequencer.
@@ -127,7 +128,16 @@ type config struct {
 	// snapshotEvery: once this many events were appended past the newest
 	// snapshot, a new one is rebuilt beside the sequencer.
 	snapshotEvery uint64
+	// replay, if set, is the open's share of a read of the log that the
+	// views make too (WithReplay).
+	replay *replay.Member
 }
+
+// WithReplay has Open take the log's events, decoded, from a read shared
+// with the views (replay.Feed) instead of reading and decoding them
+// itself: a start that rebuilds both decodes each event once. Open reads
+// through m or leaves it, whatever happens.
+func WithReplay(m *replay.Member) Option { return func(c *config) { c.replay = m } }
 
 // WithSnapshotDir keeps a snapshot of the write-side state in dir: written
 // at Close and periodically, read at Open, so that a start replays only the
@@ -146,6 +156,9 @@ func Open(ctx context.Context, store eventstore.Store, opts ...Option) (*Writer,
 	cfg := config{logger: slog.Default(), snapshotAfter: snapshotAfterEvents, snapshotEvery: snapshotEveryEvents}
 	for _, opt := range opts {
 		opt(&cfg)
+	}
+	if cfg.replay != nil {
+		defer cfg.replay.Leave() // never holds the others' read back
 	}
 	w := &Writer{
 		store:  store,

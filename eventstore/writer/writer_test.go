@@ -132,9 +132,9 @@ func readLog(t testing.TB, store eventstore.Store) []eventstore.Event {
 	return events
 }
 
-// replay folds the log into a fresh ledger, failing the test if the fund is
+// fundBalance folds the log into a fresh ledger, failing the test if the fund is
 // ever below zero, and returns the final fund balance.
-func replay(t testing.TB, events []eventstore.Event) decimal.Decimal {
+func fundBalance(t testing.TB, events []eventstore.Event) decimal.Decimal {
 	t.Helper()
 	l := domain.NewLedger()
 	for _, e := range events {
@@ -279,7 +279,7 @@ func TestRefusalsInABatchLeaveTheOthers(t *testing.T) {
 	if len(runs) != 2 || runs["a"] != 1 || runs["d"] != 1 {
 		t.Errorf("commands appended = %v, want a and d once each", runs)
 	}
-	if got := replay(t, log); !got.IsZero() {
+	if got := fundBalance(t, log); !got.IsZero() {
 		t.Errorf("fund balance = %s, want 0", got)
 	}
 }
@@ -359,7 +359,7 @@ func checkAcks(t *testing.T, log []eventstore.Event, start decimal.Decimal, acks
 			t.Errorf("command %s: unexpected error %v", a.id, a.err)
 		}
 	}
-	if got := replay(t, log); !got.Equal(want) {
+	if got := fundBalance(t, log); !got.Equal(want) {
 		t.Errorf("fund balance from the log = %s, want %s from the answers", got, want)
 	}
 	if accepted == 0 || refused == 0 {
@@ -484,7 +484,7 @@ func TestIdempotencyWithinOneBatch(t *testing.T) {
 			if got := commits(log[before:])["c1"]; got != tt.wantRuns {
 				t.Errorf("c1 appended %d times, want %d", got, tt.wantRuns)
 			}
-			if got := replay(t, log); !got.Equal(yuan("111")) {
+			if got := fundBalance(t, log); !got.Equal(yuan("111")) {
 				t.Errorf("fund balance = %s, want 111", got)
 			}
 		})
@@ -522,7 +522,7 @@ func TestIdempotencyAfterRestart(t *testing.T) {
 	if got := head(t, store); got != before {
 		t.Errorf("head = %d, want %d", got, before)
 	}
-	if got := replay(t, readLog(t, store)); !got.Equal(yuan("60")) {
+	if got := fundBalance(t, readLog(t, store)); !got.Equal(yuan("60")) {
 		t.Errorf("fund balance = %s, want 60", got)
 	}
 }
@@ -597,7 +597,7 @@ func TestStaleWriterDecidesAgain(t *testing.T) {
 	if !errors.Is(err, domain.ErrFundOverdrawn) {
 		t.Fatalf("writer b: error %v, want %v after catching up", err, domain.ErrFundOverdrawn)
 	}
-	if got := replay(t, readLog(t, store)); !got.Equal(yuan("20")) {
+	if got := fundBalance(t, readLog(t, store)); !got.Equal(yuan("20")) {
 		t.Errorf("fund balance = %s, want 20", got)
 	}
 	if got := wb.Head(); got != head(t, store) {
@@ -878,7 +878,7 @@ func TestRollbackWhenTheStoreFails(t *testing.T) {
 				t.Errorf("the same payment after the failure: %v", err)
 			}
 			log := readLog(t, working)
-			if got := replay(t, log); !got.IsZero() {
+			if got := fundBalance(t, log); !got.IsZero() {
 				t.Errorf("fund balance = %s, want 0", got)
 			}
 			if runs := commits(log); runs["lost-1"]+runs["lost-2"] != 0 {
