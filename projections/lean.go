@@ -36,13 +36,14 @@ const approvalTypePrefix = "approval."
 // repeated values through syms (owned by the calling goroutine; nil shares
 // nothing).
 func decodeRead(eventType string, data []byte, syms *domain.Symbols) (domain.Event, error) {
-	if !read(eventType) {
+	if !Reads(eventType) {
 		return nil, nil
 	}
 	return domain.DecodeWith(eventType, data, syms)
 }
 
-// read reports whether a view reads events of a type.
-func read(eventType string) bool {
+// Reads reports whether a view reads events of a type: the ones whose
+// decoding the views want from a read they share (replay.Feed.Join).
+func Reads(eventType string) bool {
 	return !ignored[eventType] && !notBusiness(eventType)
 }

@@ -61,7 +61,7 @@ func decodeRaw(e *rawEvent, syms *domain.Symbols) decoded {
 // makes it.
 func fromReplay(e *eventstore.Event, d replay.Decoded) decoded {
 	raw := rawOf(e)
-	if !read(e.Type) {
+	if !Reads(e.Type) {
 		return envelop(&raw, nil, nil)
 	}
 	return envelop(&raw, d.Value, d.Err)
@@ -270,19 +270,12 @@ func (p *Projector) Run(ctx context.Context, log Log) error {
 }
 
 func (p *Projector) run(ctx context.Context, log Log) error {
-	shared := p.cfg.Replay
-	if shared != nil {
-		defer shared.Leave() // never holds the writer's read back
-	}
-	if err := p.resume(ctx, log); err != nil {
-		return err
-	}
-	if shared != nil {
-		if err := p.catchUpShared(ctx, shared); err != nil {
-			return err
+	if err := p.catchUpAtStart(ctx, log); err != nil {
+		// A rebuild stopped half way keeps what it applied: the views are
+		// whole at every batch's end, and the next start goes on from there.
+		if serr := p.snapshotNow(); serr != nil {
+			p.log.Warn("projections: snapshot after a stopped catch-up not written", "err", serr)
 		}
-	}
-	if err := p.CatchUp(ctx, log); err != nil {
 		return err
 	}
 	if err := p.snapshotNow(); err != nil {
@@ -305,4 +298,23 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 		err = serr
 	}
 	return fmt.Errorf("projections: follow the log: %w", err)
+}
+
+// catchUpAtStart checks the snapshot against the log and applies the
+// events after it: first those of the read shared with the writer, if
+// any, then whatever the log holds beyond.
+func (p *Projector) catchUpAtStart(ctx context.Context, log Log) error {
+	shared := p.cfg.Replay
+	if shared != nil {
+		defer shared.Leave() // never holds the writer's read back
+	}
+	if err := p.resume(ctx, log); err != nil {
+		return err
+	}
+	if shared != nil {
+		if err := p.catchUpShared(ctx, shared); err != nil {
+			return err
+		}
+	}
+	return p.CatchUp(ctx, log)
 }

@@ -286,7 +286,7 @@ func TestSharedReadEqualsOwnRead(t *testing.T) {
 	for _, round := range []struct{ name string }{{"from nothing"}, {"from a snapshot"}} {
 		t.Run(round.name, func(t *testing.T) {
 			feed := replay.NewFeed(store)
-			share, other := feed.Join(), feed.Join()
+			share, other := feed.Join(Reads), feed.Join(nil)
 			otherSaw := make(chan eventstore.Position, 1)
 			go func() {
 				first := eventstore.Position(0)
@@ -332,4 +332,59 @@ func (c *counting) Read(ctx context.Context, after eventstore.Position, fn func(
 		c.delivered.Add(1)
 		return fn(e)
 	})
+}
+
+// TestAStoppedRebuildKeepsWhatItApplied stops the views half way through
+// their first catch-up (fed by a shared read held back after its second
+// run): the snapshot written as they stop holds what they applied, and
+// the next start goes on from there.
+func TestAStoppedRebuildKeepsWhatItApplied(t *testing.T) {
+	history := randomHistory(15, 1500)
+	store := memory.New()
+	appendHistory(t, store, history, 0, len(history))
+	dir := t.TempDir()
+	feed := replay.NewFeed(store)
+	share, other := feed.Join(Reads), feed.Join(nil)
+	second, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		runs := 0
+		other.Read(context.Background(), 0, func(replay.Batch) error {
+			if runs++; runs == 2 {
+				close(second)
+				<-release
+			}
+			return nil
+		})
+	}()
+	p, err := New(Config{Dir: dir, Replay: share})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, store) }()
+	<-second
+	cancel()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	head, _ := store.Head(context.Background())
+	stoppedAt := p.Position()
+	if stoppedAt == 0 || stoppedAt >= head {
+		t.Fatalf("stopped at %d of %d: not half way", stoppedAt, head)
+	}
+	again, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Position(); got != stoppedAt {
+		t.Fatalf("the next start begins at %d, want %d", got, stoppedAt)
+	}
+	stop := running(t, again, store)
+	waitHead(t, again, store)
+	stop()
+	if got, want := allViews(t, again, history), allViews(t, project(t, store), history); got != want {
+		t.Fatalf("resumed rebuild differs:\ngot  %s\nwant %s", firstDiff(got, want), firstDiff(want, got))
+	}
 }

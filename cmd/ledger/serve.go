@@ -124,7 +124,7 @@ func (m *Main) open(ctx context.Context) error {
 	// every core (replay.Feed), each applying it on a goroutine of its own;
 	// the tree reads and hashes on its own.
 	feed := replay.NewFeed(m.store)
-	viewsShare, writerShare := feed.Join(), feed.Join()
+	viewsShare, writerShare := feed.Join(projections.Reads), feed.Join(nil)
 	if err := m.startViews(viewsShare); err != nil {
 		viewsShare.Leave()
 		return err

@@ -50,7 +50,7 @@ var ErrStopped = errors.New("replay: the shared read stopped")
 // reads; the read starts when every member has called Read or Leave, from
 // the earliest position asked, and each member sees the events after its own.
 type Feed struct {
-	log eventstore.EventReader
+	log Log
 
 	mu      sync.Mutex
 	members []*Member
@@ -61,30 +61,40 @@ type Feed struct {
 	done    chan struct{} // closed when the shared read has ended
 }
 
+// Log is what a feed reads; eventstore.Store has it.
+type Log interface {
+	eventstore.EventReader
+	Head(ctx context.Context) (eventstore.Position, error)
+}
+
 // NewFeed returns a feed reading log.
-func NewFeed(log eventstore.EventReader) *Feed {
+func NewFeed(log Log) *Feed {
 	return &Feed{log: log, quit: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Member is one rebuild's place in a Feed.
 type Member struct {
 	feed    *Feed
+	wants   func(eventType string) bool
 	after   eventstore.Position
 	reading bool
 	left    bool
 	batches chan Batch
 	acks    chan error
+	ahead   chan struct{} // closed when the member is at the head already
 }
 
-// Join adds a member. It panics once the read has started: a member that
-// joins late would never see the events already handed out.
-func (f *Feed) Join() *Member {
+// Join adds a member that needs the events of the types wants accepts
+// decoded (nil: every type); an event no member wants goes undecoded.
+// It panics once the read has started: a member that joins late would
+// never see the events already handed out.
+func (f *Feed) Join(wants func(eventType string) bool) *Member {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.started {
 		panic("replay: join after the shared read started")
 	}
-	m := &Member{feed: f, batches: make(chan Batch), acks: make(chan error)}
+	m := &Member{feed: f, wants: wants, batches: make(chan Batch), acks: make(chan error), ahead: make(chan struct{})}
 	f.members = append(f.members, m)
 	f.pending++
 	return m
@@ -92,9 +102,11 @@ func (f *Feed) Join() *Member {
 
 // Read calls fn with the events after position `after` and their
 // decodings, in log order, up to the head as of the start of the shared
-// read. It waits for the other members to read or leave. An error from fn,
-// or ctx ending, stops the read for every member; the others then get
-// ErrStopped. A member reads once.
+// read. It waits for the other members to read or leave, then for the
+// shared read to end, unless the member is at the head already: a writer
+// restored from its snapshot does not wait for the views' rebuild. An
+// error from fn, or ctx ending, stops the read for every member; the
+// others then get ErrStopped. A member reads once.
 func (m *Member) Read(ctx context.Context, after eventstore.Position, fn func(Batch) error) error {
 	f := m.feed
 	f.mu.Lock()
@@ -118,6 +130,8 @@ func (m *Member) Read(ctx context.Context, after eventstore.Position, fn func(Ba
 				<-f.done
 				return err
 			}
+		case <-m.ahead:
+			return nil
 		case <-f.done:
 			if err := f.stopped(); err != nil {
 				return fmt.Errorf("%w: %w", ErrStopped, err)
@@ -193,9 +207,20 @@ func (f *Feed) stopped() error {
 // reading member and consumed once all have applied it.
 func (f *Feed) run() {
 	defer close(f.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	head, err := f.log.Head(ctx)
+	if err != nil {
+		f.stop(fmt.Errorf("replay: %w", err))
+		return
+	}
 	var readers []*Member
 	for _, m := range f.members {
-		if m.reading {
+		switch {
+		case !m.reading:
+		case m.after >= head:
+			close(m.ahead)
+		default:
 			readers = append(readers, m)
 		}
 	}
@@ -206,16 +231,17 @@ func (f *Feed) run() {
 	for _, m := range readers[1:] {
 		from = min(from, m.after)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	err := eventstore.ReadInParallel(ctx, f.log, from, eventstore.Pipeline[eventstore.Event, Decoded]{
+	wanted := wantedBy(readers)
+	err = eventstore.ReadInParallel(ctx, f.log, from, eventstore.Pipeline[eventstore.Event, Decoded]{
 		Size: runEvents,
 		Keep: func(e *eventstore.Event) eventstore.Event { return *e },
 		NewWorker: func() func([]eventstore.Event, []Decoded) {
 			syms := domain.NewSymbols()
 			return func(events []eventstore.Event, out []Decoded) {
 				for i := range events {
-					out[i] = Decode(&events[i], syms)
+					if wanted(events[i].Type) {
+						out[i] = Decode(&events[i], syms)
+					}
 				}
 			}
 		},
@@ -225,6 +251,23 @@ func (f *Feed) run() {
 	})
 	if err != nil {
 		f.stop(fmt.Errorf("replay: %w", err))
+	}
+}
+
+// wantedBy returns whether any of the readers wants an event type decoded.
+func wantedBy(readers []*Member) func(eventType string) bool {
+	for _, m := range readers {
+		if m.wants == nil {
+			return func(string) bool { return true }
+		}
+	}
+	return func(eventType string) bool {
+		for _, m := range readers {
+			if m.wants(eventType) {
+				return true
+			}
+		}
+		return false
 	}
 }
 

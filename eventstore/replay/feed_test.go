@@ -75,7 +75,7 @@ func TestEveryMemberSeesTheEventsAfterItsOwnPosition(t *testing.T) {
 	starts := []eventstore.Position{0, 1234, 3000}
 	members := make([]*replay.Member, len(starts))
 	for i := range members {
-		members[i] = feed.Join()
+		members[i] = feed.Join(nil)
 	}
 	got := make([]seen, len(starts))
 	var wg sync.WaitGroup
@@ -105,7 +105,7 @@ func TestEveryMemberSeesTheEventsAfterItsOwnPosition(t *testing.T) {
 func TestAMemberThatLeavesDoesNotHoldTheReadBack(t *testing.T) {
 	log := logOf(t, 600)
 	feed := replay.NewFeed(log)
-	reader, leaver := feed.Join(), feed.Join()
+	reader, leaver := feed.Join(nil), feed.Join(nil)
 	done := make(chan error, 1)
 	var got seen
 	go func() { done <- reader.Read(context.Background(), 100, got.take) }()
@@ -125,7 +125,7 @@ func TestAMemberThatLeavesDoesNotHoldTheReadBack(t *testing.T) {
 func TestAFailingMemberStopsTheOthers(t *testing.T) {
 	log := logOf(t, 3000)
 	feed := replay.NewFeed(log)
-	failing, other := feed.Join(), feed.Join()
+	failing, other := feed.Join(nil), feed.Join(nil)
 	boom := errors.New("boom")
 	failed, stopped := make(chan error, 1), make(chan error, 1)
 	var n int
@@ -153,7 +153,7 @@ func TestAFailingMemberStopsTheOthers(t *testing.T) {
 func TestAMemberWhoseContextEndsStopsTheRead(t *testing.T) {
 	log := logOf(t, 3000)
 	feed := replay.NewFeed(log)
-	cancelled, other := feed.Join(), feed.Join()
+	cancelled, other := feed.Join(nil), feed.Join(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	first, second := make(chan error, 1), make(chan error, 1)
 	go func() {
@@ -173,8 +173,8 @@ func TestAMemberWhoseContextEndsStopsTheRead(t *testing.T) {
 
 func TestACancelledMemberDoesNotWaitForOneThatNeverCame(t *testing.T) {
 	feed := replay.NewFeed(logOf(t, 10))
-	waiting := feed.Join()
-	feed.Join() // never reads: its owner broke the contract
+	waiting := feed.Join(nil)
+	feed.Join(nil) // never reads: its owner broke the contract
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- waiting.Read(ctx, 0, func(replay.Batch) error { return nil }) }()
@@ -192,5 +192,68 @@ func waitFor(t *testing.T, c <-chan error) error {
 	case <-time.After(10 * time.Second):
 		t.Fatal("hung")
 		return nil
+	}
+}
+
+// TestAMemberAtTheHeadDoesNotWait: a member whose position is the head's
+// returns at once, while another member is still being fed.
+func TestAMemberAtTheHeadDoesNotWait(t *testing.T) {
+	log := logOf(t, 2000)
+	feed := replay.NewFeed(log)
+	atHead, behind := feed.Join(nil), feed.Join(nil)
+	release := make(chan struct{})
+	behindDone := make(chan error, 1)
+	go func() {
+		behindDone <- behind.Read(context.Background(), 0, func(replay.Batch) error {
+			<-release // held until the member at the head has returned
+			return nil
+		})
+	}()
+	called := false
+	err := atHead.Read(context.Background(), 2000, func(replay.Batch) error { called = true; return nil })
+	close(release)
+	if err != nil || called {
+		t.Errorf("the member at the head: err %v, handed events %v", err, called)
+	}
+	if err := waitFor(t, behindDone); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOnlyWantedTypesAreDecoded: with every member naming the types it
+// wants, the others go undecoded; one member wanting all decodes all.
+func TestOnlyWantedTypesAreDecoded(t *testing.T) {
+	log := logOf(t, 50)
+	none := func(string) bool { return false }
+	for _, tc := range []struct {
+		name    string
+		wants   []func(string) bool
+		decoded bool
+	}{
+		{"nobody wants trainings", []func(string) bool{none, none}, false},
+		{"one member wants every type", []func(string) bool{none, nil}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			feed := replay.NewFeed(log)
+			members := make([]*replay.Member, len(tc.wants))
+			for i, w := range tc.wants {
+				members[i] = feed.Join(w)
+			}
+			got := make([]seen, len(members))
+			var wg sync.WaitGroup
+			for i, m := range members {
+				wg.Go(func() {
+					if err := m.Read(context.Background(), 0, got[i].take); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for _, d := range got[0].decoded {
+				if decoded := d.Value != nil || d.Err != nil; decoded != tc.decoded {
+					t.Fatalf("decoded %v, want %v", decoded, tc.decoded)
+				}
+			}
+		})
 	}
 }

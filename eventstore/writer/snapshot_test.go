@@ -497,7 +497,7 @@ func TestASharedReadDecidesAsItsOwnRead(t *testing.T) {
 	randomHistory(t, open(t, store), r, "tail", historyCommands)
 	for _, snapshots := range []string{t.TempDir(), dir} {
 		feed := replay.NewFeed(store)
-		share, other := feed.Join(), feed.Join()
+		share, other := feed.Join(nil), feed.Join(nil)
 		otherRead := make(chan error, 1)
 		go func() { otherRead <- other.Read(testContext(t), 0, func(replay.Batch) error { return nil }) }()
 		rec := &logRecorder{}
