@@ -22,6 +22,9 @@ type Pipeline[In, Out any] struct {
 	// Consume takes each run's input and output, in log order, on the
 	// caller's goroutine; an error stops the read and is returned.
 	Consume func(in []In, out []Out) error
+	// Keeps says Consume keeps the slices it is given, to finish with
+	// later on other goroutines: the runs are then never reused.
+	Keeps bool
 }
 
 // ReadInParallel reads the events after position `after`, up to the head
@@ -56,7 +59,9 @@ func ReadInParallel[In, Out any](ctx context.Context, r EventReader, after Posit
 				cancel()
 			}
 		}
-		j.recycle(free)
+		if !p.Keeps {
+			j.recycle(free)
+		}
 	}
 	if err := <-readErr; consumeErr == nil {
 		return err

@@ -5,7 +5,9 @@
 // log on its own costs, at 10M events on two cores, seconds of CPU twice
 // over. A Feed reads and decodes the log once, on every core, and hands each
 // run of decoded events to all its members, each applying it on its own
-// goroutine, all at the pace of the slowest.
+// goroutine. A member may run up to driftRuns runs ahead of the slowest,
+// so that one's pauses (a table's merge, a collection) do not stall the
+// others.
 package replay
 
 import (
@@ -39,9 +41,11 @@ type Batch struct {
 	Decoded []Decoded
 }
 
-// runEvents is how many events a run carries from the decoding workers to
-// the members.
-const runEvents = 512
+// Tuning of the shared read.
+const (
+	runEvents = 512 // events a run carries from the decoding workers to the members
+	driftRuns = 16  // runs a member may hold, handed out but not yet applied
+)
 
 // ErrStopped reports a shared read that another member's failure stopped.
 var ErrStopped = errors.New("replay: the shared read stopped")
@@ -79,8 +83,7 @@ type Member struct {
 	after   eventstore.Position
 	reading bool
 	left    bool
-	batches chan Batch
-	acks    chan error
+	batches chan Batch    // closed after the last run
 	ahead   chan struct{} // closed when the member is at the head already
 }
 
@@ -94,7 +97,7 @@ func (f *Feed) Join(wants func(eventType string) bool) *Member {
 	if f.started {
 		panic("replay: join after the shared read started")
 	}
-	m := &Member{feed: f, wants: wants, batches: make(chan Batch), acks: make(chan error), ahead: make(chan struct{})}
+	m := &Member{feed: f, wants: wants, batches: make(chan Batch, driftRuns), ahead: make(chan struct{})}
 	f.members = append(f.members, m)
 	f.pending++
 	return m
@@ -122,29 +125,31 @@ func (m *Member) Read(ctx context.Context, after eventstore.Position, fn func(Ba
 	}
 	for {
 		select {
-		case b := <-m.batches:
-			// The run waits for this answer before it reuses the batch.
-			err := fn(b)
-			m.acks <- err
-			if err != nil {
-				<-f.done
+		case b, ok := <-m.batches:
+			if !ok {
+				return f.result()
+			}
+			if err := fn(b); err != nil {
+				f.stop(fmt.Errorf("%w: %w", errMember, err))
 				return err
 			}
 		case <-m.ahead:
 			return nil
-		case <-f.done:
-			if err := f.stopped(); err != nil {
-				return fmt.Errorf("%w: %w", ErrStopped, err)
-			}
-			return nil
+		case <-f.quit:
+			return f.result()
 		case <-ctx.Done():
 			f.stop(ctx.Err())
-			if f.hasStarted() {
-				<-f.done
-			}
 			return ctx.Err()
 		}
 	}
+}
+
+// result is what a member that did not fail is told at the end.
+func (f *Feed) result() error {
+	if err := f.stopped(); err != nil {
+		return fmt.Errorf("%w: %w", ErrStopped, err)
+	}
+	return nil
 }
 
 // Leave takes the member out before it reads: the shared read then starts
@@ -190,12 +195,6 @@ func (f *Feed) stop(err error) {
 	}
 }
 
-func (f *Feed) hasStarted() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.started
-}
-
 // stopped returns why the read stopped, nil while it has not.
 func (f *Feed) stopped() error {
 	f.mu.Lock()
@@ -203,26 +202,31 @@ func (f *Feed) stopped() error {
 	return f.err
 }
 
-// run is the shared read: decoding on every core, each run handed to every
-// reading member and consumed once all have applied it.
+// run is the shared read: decoding on every core, each run handed to
+// every reading member that wants some of it.
 func (f *Feed) run() {
 	defer close(f.done)
+	var readers []*Member
+	defer func() {
+		for _, m := range readers {
+			close(m.batches)
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	head, err := f.log.Head(ctx)
-	if err != nil {
-		f.stop(fmt.Errorf("replay: %w", err))
-		return
-	}
-	var readers []*Member
 	for _, m := range f.members {
 		switch {
 		case !m.reading:
-		case m.after >= head:
+		case err == nil && m.after >= head:
 			close(m.ahead)
 		default:
 			readers = append(readers, m)
 		}
+	}
+	if err != nil {
+		f.stop(fmt.Errorf("replay: %w", err))
+		return
 	}
 	if len(readers) == 0 {
 		return
@@ -248,6 +252,7 @@ func (f *Feed) run() {
 		Consume: func(events []eventstore.Event, out []Decoded) error {
 			return f.handOut(readers, events, out)
 		},
+		Keeps: true, // the members apply the runs after Consume returns
 	})
 	if err != nil {
 		f.stop(fmt.Errorf("replay: %w", err))
@@ -272,13 +277,8 @@ func wantedBy(readers []*Member) func(eventType string) bool {
 }
 
 // handOut gives a run to every reader that wants some of it (the events
-// after its position) and waits until each it gave it to has applied it:
-// the run is reused once Consume returns. A reader given a batch always
-// answers; one that stopped on its context is past receiving, so a send
-// gives up once the read is told to stop.
+// after its position), waiting while a reader holds driftRuns runs.
 func (f *Feed) handOut(readers []*Member, events []eventstore.Event, out []Decoded) error {
-	var sent []*Member
-	var failed error
 	for _, m := range readers {
 		lo := sort.Search(len(events), func(i int) bool { return events[i].Position > m.after })
 		if lo == len(events) {
@@ -286,18 +286,9 @@ func (f *Feed) handOut(readers []*Member, events []eventstore.Event, out []Decod
 		}
 		select {
 		case m.batches <- Batch{Events: events[lo:], Decoded: out[lo:]}:
-			sent = append(sent, m)
 		case <-f.quit:
-			failed = f.stopped()
-		}
-		if failed != nil {
-			break
+			return f.stopped()
 		}
 	}
-	for _, m := range sent {
-		if err := <-m.acks; err != nil && failed == nil {
-			failed = errMember
-		}
-	}
-	return failed
+	return nil
 }
