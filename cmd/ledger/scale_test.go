@@ -236,6 +236,12 @@ func measureStart(b *testing.B, data string, head uint64, env []string) started 
 	}
 	out := started{ready: time.Since(begin), rss: peakRSS(b, c.cmd.Process.Pid)}
 	c.stop(scaleStopBound)
+	// The server's own account of where the start went.
+	for _, line := range strings.Split(c.output(), "\n") {
+		if strings.Contains(line, "start: ") {
+			b.Log(line)
+		}
+	}
 	return out
 }
 

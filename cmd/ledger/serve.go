@@ -121,8 +121,9 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	// The views, the writer's state and the audit tree each replay the log,
 	// side by side. The writer and the views share one read, decoded on
-	// every core (replay.Feed), each applying it on a goroutine of its own;
-	// the tree reads and hashes on its own.
+	// every core (replay.Feed), each applying it on a goroutine of its own.
+	// The tree reads on its own: sharing the read would pace it (and the
+	// start of the write side, which waits for it) by the views' rebuild.
 	feed := replay.NewFeed(m.store)
 	viewsShare, writerShare := feed.Join(projections.Reads), feed.Join(nil)
 	if err := m.startViews(viewsShare); err != nil {

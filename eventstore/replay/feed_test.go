@@ -123,7 +123,7 @@ func TestAMemberThatLeavesDoesNotHoldTheReadBack(t *testing.T) {
 }
 
 func TestAFailingMemberStopsTheOthers(t *testing.T) {
-	log := logOf(t, 3000)
+	log := logOf(t, 40*512) // more runs than a member may hold ahead of the failing one
 	feed := replay.NewFeed(log)
 	failing, other := feed.Join(nil), feed.Join(nil)
 	boom := errors.New("boom")
@@ -145,13 +145,13 @@ func TestAFailingMemberStopsTheOthers(t *testing.T) {
 	if err := waitFor(t, stopped); !errors.Is(err, replay.ErrStopped) {
 		t.Errorf("the other member got %v, want ErrStopped", err)
 	}
-	if len(got.positions) >= 3000 {
+	if len(got.positions) >= 40*512 {
 		t.Errorf("the other member saw the whole log after the read stopped")
 	}
 }
 
 func TestAMemberWhoseContextEndsStopsTheRead(t *testing.T) {
-	log := logOf(t, 3000)
+	log := logOf(t, 40*512) // more runs than a member may hold ahead of the cancelled one
 	feed := replay.NewFeed(log)
 	cancelled, other := feed.Join(nil), feed.Join(nil)
 	ctx, cancel := context.WithCancel(context.Background())

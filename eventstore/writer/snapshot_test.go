@@ -375,8 +375,9 @@ func TestADuplicateTheStoreFindsIsNotCountedTwice(t *testing.T) {
 	}
 }
 
-// A start that replayed a long log writes a snapshot at once, so that the
-// next start does not replay it all again even if this process is killed.
+// A start that replayed a long log writes a snapshot before it takes its
+// first command, so that the next start does not replay it all again even
+// if this process is killed.
 func TestALongReplayIsSnapshotAtOpen(t *testing.T) {
 	store, dir := memory.New(), t.TempDir()
 	w := open(t, store)
@@ -395,6 +396,10 @@ func TestALongReplayIsSnapshotAtOpen(t *testing.T) {
 			w, err := writer.Open(testContext(t), store, writer.WithSnapshotDir(dir), writer.WithSnapshotAfter(tt.after))
 			if err != nil {
 				t.Fatalf("Open: %v", err)
+			}
+			// The sequencer writes it before it takes its first command.
+			if _, err := w.Applied(testContext(t), "c-1"); err != nil {
+				t.Fatal(err)
 			}
 			_, statErr := os.Stat(filepath.Join(dir, writer.SnapshotFile))
 			if got := statErr == nil; got != tt.want {

@@ -176,16 +176,7 @@ func Open(ctx context.Context, store eventstore.Store, opts ...Option) (*Writer,
 	if err := w.catchUp(ctx); err != nil {
 		return nil, fmt.Errorf("writer: rebuild state: %w", err)
 	}
-	if w.head-from > w.cfg.snapshotAfter {
-		// A long replay (the first start, or after a crash: Close never
-		// wrote the snapshot) is not repeated by the next start, even if
-		// this process never stops gracefully. Nothing waits on the
-		// sequencer yet, so writing here stalls no command.
-		if err := w.saveSnapshot(); err != nil {
-			w.cfg.logger.Warn("writer: snapshot after a long replay not written", "err", err)
-		}
-	}
-	go w.run()
+	go w.run(w.head-from > w.cfg.snapshotAfter)
 	return w, nil
 }
 
@@ -303,8 +294,19 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-func (w *Writer) run() {
+func (w *Writer) run(snapshotFirst bool) {
 	defer close(w.done)
+	if snapshotFirst {
+		// A long replay (the first start, or after a crash: Close never
+		// wrote the snapshot) is not repeated by the next start, even if
+		// this process never stops gracefully. The sequencer writes it
+		// before its first command, so that Open returns (and the server
+		// answers queries) without waiting for it; commands that arrive
+		// meanwhile wait in the queue.
+		if err := w.saveSnapshot(); err != nil {
+			w.cfg.logger.Warn("writer: snapshot after a long replay not written", "err", err)
+		}
+	}
 	for {
 		select {
 		case p := <-w.queue:
