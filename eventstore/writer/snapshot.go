@@ -197,6 +197,13 @@ func (w *Writer) saveSnapshot() error {
 	if w.cfg.snapshotDir == "" || w.lookup == nil || w.head == 0 {
 		return nil
 	}
+	if w.snapshotAt.Load() == w.head {
+		// The file holds this very state (a Close right after the open's
+		// snapshot, or with nothing appended since the last one).
+		if _, err := os.Stat(filepath.Join(w.cfg.snapshotDir, snapshotFile)); err == nil {
+			return nil
+		}
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 	defer cancel()

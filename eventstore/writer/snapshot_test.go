@@ -542,3 +542,41 @@ func (c *countingReads) Read(ctx context.Context, after eventstore.Position, fn 
 		return fn(e)
 	})
 }
+
+// TestCloseKeepsASnapshotOfTheSameState: a writer restored from a snapshot
+// and closed with nothing appended leaves the file as it is; one that
+// appended writes a new one.
+func TestCloseKeepsASnapshotOfTheSameState(t *testing.T) {
+	store, dir := memory.New(), t.TempDir()
+	first, _ := openFrom(t, store, dir)
+	seed(t, first, "100")
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	written := func(rec *logRecorder) int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for _, r := range rec.records {
+			if r.Message == "writer: snapshot written" {
+				n++
+			}
+		}
+		return n
+	}
+	idle, rec := openFrom(t, store, dir)
+	if err := idle.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := written(rec); n != 0 {
+		t.Errorf("a close with nothing new wrote %d snapshots", n)
+	}
+	busy, rec := openFrom(t, store, dir)
+	randomHistory(t, busy, rand.New(rand.NewPCG(9, 9)), "more", 40)
+	if err := busy.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := written(rec); n != 1 {
+		t.Errorf("a close after appending wrote %d snapshots, want 1", n)
+	}
+}
