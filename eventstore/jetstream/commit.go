@@ -99,10 +99,8 @@ func answerAll(group []*request, err error) {
 	}
 }
 
-// apply records a durable batch stored at seq.
-func (s *Store) apply(d *eventstore.Draft, seq uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// applyLocked records a durable batch stored at seq; callers hold mu.
+func (s *Store) applyLocked(d *eventstore.Draft, seq uint64) {
 	s.state.Apply(d)
 	s.index(seq, d.Events())
 }

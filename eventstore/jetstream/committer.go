@@ -271,11 +271,18 @@ func (s *Store) land(inflight []*flight, queue []*request, wake bool) ([]*flight
 		if ack.Sequence != s.lastSeq+1 {
 			panic(fmt.Sprintf("jetstream: batch expecting last sequence %d was stored at %d", s.lastSeq, ack.Sequence))
 		}
-		s.apply(oldest.out.draft, ack.Sequence)
+		// The callers are answered first, under the lock, then the state
+		// takes the batch: their next appends queue while it does, and a
+		// read they make waits on mu until the batch is visible, so
+		// read-after-write holds. With 64 writers this takes the state's
+		// work off the path between one fsync and the next.
+		s.mu.Lock()
+		answer(oldest.group, oldest.out.replies)
+		s.applyLocked(oldest.out.draft, ack.Sequence)
 		if s.cache != nil {
 			s.cache.add(ack.Sequence, oldest.data)
 		}
-		answer(oldest.group, oldest.out.replies)
+		s.mu.Unlock()
 		return inflight[1:], queue
 	case err := <-oldest.fut.Err():
 		return nil, s.recover(inflight, queue, err)

@@ -159,7 +159,10 @@ func checkKnowsTheLog(t *testing.T, s *Store, want []eventstore.Event) {
 	if err != nil || r.First != want[len(want)-1].Position+1 {
 		t.Errorf("next append: got %+v, %v; want position %d", r, err, want[len(want)-1].Position+1)
 	}
-	if got := s.state.Version(want[0].Stream); got != uint64(len(streams[want[0].Stream])+1) {
+	s.mu.RLock() // an answered append may still be entering the state
+	got := s.state.Version(want[0].Stream)
+	s.mu.RUnlock()
+	if got != uint64(len(streams[want[0].Stream])+1) {
 		t.Errorf("version of %s after one more event: got %d, want %d", want[0].Stream, got, len(streams[want[0].Stream])+1)
 	}
 }
