@@ -140,15 +140,7 @@ func TestSnapshotAndTailDecideAsTheWholeLog(t *testing.T) {
 
 func snapshotAndTail(t *testing.T, seedValue uint64) {
 	r := rand.New(rand.NewPCG(seedValue, seedValue))
-	store, dir := memory.New(), t.TempDir()
-	first, _ := openFrom(t, store, dir)
-	seed(t, first, "20000")
-	randomHistory(t, first, r, "before", historyCommands)
-	if err := first.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	randomHistory(t, open(t, store), r, "tail", historyCommands)
-
+	store, dir := snapshotThenTail(t, r)
 	restored, rec := openFrom(t, store, dir)
 	replayed := open(t, store)
 
@@ -161,6 +153,21 @@ func snapshotAndTail(t *testing.T, seedValue uint64) {
 	// Retried commands from before the snapshot and from the tail come first.
 	retried := []writer.Request{request("before-3", randomCommand(r)), request("tail-5", randomCommand(r))}
 	sameDecisions(t, restored, replayed, r, retried...)
+}
+
+// snapshotThenTail writes a random history and a snapshot of it (at
+// Close) into dir, then a random tail that the snapshot lacks.
+func snapshotThenTail(t *testing.T, r *rand.Rand) (*memory.Store, string) {
+	t.Helper()
+	store, dir := memory.New(), t.TempDir()
+	first, _ := openFrom(t, store, dir)
+	seed(t, first, "20000")
+	randomHistory(t, first, r, "before", historyCommands)
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	randomHistory(t, open(t, store), r, "tail", historyCommands)
+	return store, dir
 }
 
 // sameDecisions dry-runs the same random commands on two writers and fails
@@ -492,14 +499,7 @@ func TestPeriodicSnapshotsAreRebuiltBesideTheSequencer(t *testing.T) {
 // decides every command as a writer that read the log itself.
 func TestASharedReadDecidesAsItsOwnRead(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
-	store, dir := memory.New(), t.TempDir()
-	first, _ := openFrom(t, store, dir)
-	seed(t, first, "20000")
-	randomHistory(t, first, r, "before", historyCommands)
-	if err := first.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	randomHistory(t, open(t, store), r, "tail", historyCommands)
+	store, dir := snapshotThenTail(t, r)
 	for _, snapshots := range []string{t.TempDir(), dir} {
 		feed := replay.NewFeed(store)
 		share, other := feed.Join(nil), feed.Join(nil)
