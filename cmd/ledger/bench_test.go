@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ func BenchmarkHTTPCommands64(b *testing.B) {
 	if err := os.WriteFile(tokens, []byte(testTokens), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	quietLogs(b)
 	m, err := Open(context.Background(), Config{DataDir: b.TempDir(), Listen: "127.0.0.1:0", TokensFile: tokens})
 	if err != nil {
 		b.Fatal(err)
@@ -143,4 +145,13 @@ func benchCommand(client *http.Client, url string, persons []string, n int64) er
 		return fmt.Errorf("%s: %d %s", path, resp.StatusCode, buf.Bytes())
 	}
 	return nil
+}
+
+// quietLogs sends the in-process server's logs nowhere for the benchmark:
+// printed on stderr they would split the benchmark's result line, which
+// scripts read.
+func quietLogs(b *testing.B) {
+	previous := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	b.Cleanup(func() { slog.SetDefault(previous) })
 }
