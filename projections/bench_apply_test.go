@@ -62,7 +62,7 @@ func BenchmarkApply(b *testing.B) {
 		for i := range log {
 			s.applyMain(log[i].env, log[i].ev)
 			if (i+1)%decodeBatchEvents == 0 {
-				s.settleOpened() // as applyAll does at the end of each batch
+				s.settleOpened() // as a batch's end does (showLocked)
 			}
 		}
 		s.settleOpened()

@@ -40,11 +40,17 @@ func mainLaneIndicator(ind domain.Indicator) bool {
 	return false
 }
 
-// coverLane applies the covers lane's part of batches on its own goroutine.
+// coverLane applies the covers lane's part of batches on its own goroutine,
+// up to laneLag batches behind the main lane: joining after every batch
+// left the main lane waiting while the covers lane waited for a core.
 type coverLane struct {
-	work chan laneJob
-	done chan struct{}
+	work   chan laneJob
+	done   chan struct{}
+	queued int // batches handed over and not yet waited for
 }
+
+// laneLag is how many batches the covers lane may hold.
+const laneLag = 16
 
 type laneJob struct {
 	s     *state
@@ -53,7 +59,7 @@ type laneJob struct {
 
 // startCoverLane starts the covers lane; stop ends it.
 func startCoverLane() (lane *coverLane, stop func()) {
-	lane = &coverLane{work: make(chan laneJob), done: make(chan struct{})}
+	lane = &coverLane{work: make(chan laneJob, laneLag), done: make(chan struct{}, laneLag)}
 	go func() {
 		for j := range lane.work {
 			j.s.applyCoversOf(j.batch)
@@ -61,6 +67,23 @@ func startCoverLane() (lane *coverLane, stop func()) {
 		}
 	}()
 	return lane, func() { close(lane.work) }
+}
+
+// send hands the lane a batch, waiting while it holds laneLag.
+func (l *coverLane) send(j laneJob) {
+	if l.queued == laneLag {
+		<-l.done
+		l.queued--
+	}
+	l.work <- j
+	l.queued++
+}
+
+// join waits until the lane has applied every batch it was handed.
+func (l *coverLane) join() {
+	for ; l.queued > 0; l.queued-- {
+		<-l.done
+	}
 }
 
 // applyCoversOf applies the covers lane's part of a batch.
@@ -75,18 +98,18 @@ func (s *state) applyCoversOf(batch []decoded) {
 // lanes when lane is not nil and the batch allows it.
 func (s *state) applyAll(batch []decoded, lane *coverLane) {
 	if lane == nil || len(batch) < minLaneEvents || s.dirty != nil || !s.lanesApart(batch) {
+		if lane != nil {
+			lane.join() // its batches come first
+		}
 		for i := range batch {
 			s.apply(batch[i].env, batch[i].ev)
 		}
-		s.settleOpened()
 		return
 	}
-	lane.work <- laneJob{s: s, batch: batch}
+	lane.send(laneJob{s: s, batch: batch})
 	for i := range batch {
 		s.applyMain(batch[i].env, batch[i].ev)
 	}
-	<-lane.done
-	s.settleOpened()
 }
 
 // lanesApart reports whether the lanes may apply the batch side by side:

@@ -199,21 +199,39 @@ func (p *Projector) Regions() []string {
 }
 
 // applyBatch applies decoded events in order under the write lock, skipping
-// positions already applied (at-least-once delivery, exactly-once effect);
-// lane, when not nil, takes the covers lane's part (lanes.go).
-func (p *Projector) applyBatch(batch []decoded, lane *coverLane) error {
+// positions already applied (at-least-once delivery, exactly-once effect),
+// and shows them: the live path, one goroutine.
+func (p *Projector) applyBatch(batch []decoded) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	applied, err := p.applyLocked(batch, nil)
+	p.showLocked(nil, applied)
+	return err
+}
+
+// applyLocked applies what admit lets through of a batch, the covers part
+// on lane when not nil (lanes.go), and reports whether it applied any.
+// Callers hold mu, and call showLocked before they release it.
+func (p *Projector) applyLocked(batch []decoded, lane *coverLane) (bool, error) {
 	batch, err := admit(batch, p.s.Pos)
-	if len(batch) > 0 {
-		p.s.applyAll(batch, lane)
+	p.s.applyAll(batch, lane)
+	return len(batch) > 0, err
+}
+
+// showLocked makes the applied events whole for readers: the covers lane
+// has caught up, the series are settled, and waiters are woken.
+func (p *Projector) showLocked(lane *coverLane, applied bool) {
+	if lane != nil {
+		lane.join()
+	}
+	p.s.settleOpened()
+	if applied {
 		close(p.advanced)
 		p.advanced = make(chan struct{})
 		if p.s.dirty != nil {
 			p.nudge()
 		}
 	}
-	return err
 }
 
 // admit returns the events of a batch to apply after position pos: those

@@ -99,6 +99,7 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 			}
 		},
 		Consume: func(_ []rawEvent, out []decoded) error { return c.apply(out) },
+		Keeps:   true, // the covers lane may apply a run after Consume returns
 	})
 	if err != nil && c.err == nil {
 		return fmt.Errorf("projections: catch up: %w", err)
@@ -111,11 +112,10 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 func (p *Projector) catchUpShared(ctx context.Context, m *replay.Member) error {
 	c, end := p.startCatchUp()
 	defer end()
-	var batch []decoded
 	err := m.Read(ctx, p.Position(), func(b replay.Batch) error {
-		batch = batch[:0]
+		batch := make([]decoded, len(b.Events)) // the covers lane may apply it later
 		for i := range b.Events {
-			batch = append(batch, fromReplay(&b.Events[i], b.Decoded[i]))
+			batch[i] = fromReplay(&b.Events[i], b.Decoded[i])
 		}
 		return c.apply(batch)
 	})
@@ -125,19 +125,30 @@ func (p *Projector) catchUpShared(ctx context.Context, m *replay.Member) error {
 	return err
 }
 
-// catchUp is what one catch-up carries from batch to batch.
+// catchUp is what one catch-up carries from batch to batch. It holds the
+// write lock over runs of up to heldEvents events, so that the covers lane
+// may lag behind the main lane within a run; a query waits for at most one.
 type catchUp struct {
 	p       *Projector
 	lane    *coverLane
 	applied int   // events since the collector's limit was last raised
 	err     error // the first batch that failed to apply
+	locked  bool
+	held    int  // events applied since the lock was taken
+	changed bool // any event applied since the lock was taken
 }
+
+// heldEvents is the most events a catch-up applies under one hold of the
+// write lock: a few milliseconds.
+const heldEvents = 8 * decodeBatchEvents
 
 // startCatchUp relaxes the collector and starts the covers lane, until end.
 func (p *Projector) startCatchUp() (c *catchUp, end func()) {
 	restore := relaxGC()
 	lane, stopLane := startCoverLane()
-	return &catchUp{p: p, lane: lane}, func() {
+	c = &catchUp{p: p, lane: lane}
+	return c, func() {
+		c.release()
 		stopLane()
 		restore()
 	}
@@ -148,8 +159,27 @@ func (c *catchUp) apply(batch []decoded) error {
 		c.applied = 0
 		raiseGCLimit()
 	}
-	c.err = c.p.applyBatch(batch, c.lane)
-	return c.err
+	if !c.locked {
+		c.p.mu.Lock()
+		c.locked = true
+	}
+	applied, err := c.p.applyLocked(batch, c.lane)
+	c.changed = c.changed || applied
+	if c.held += len(batch); err != nil || c.held >= heldEvents {
+		c.release()
+	}
+	c.err = err
+	return err
+}
+
+// release shows what the catch-up applied and lets readers in.
+func (c *catchUp) release() {
+	if !c.locked {
+		return
+	}
+	c.p.showLocked(c.lane, c.changed)
+	c.p.mu.Unlock()
+	c.locked, c.held, c.changed = false, 0, false
 }
 
 // Garbage collection during a catch-up. A rebuild allocates several times
@@ -285,7 +315,7 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 	lastSnapshot := time.Now()
 	syms := domain.NewSymbols()
 	err := log.Subscribe(ctx, p.Position(), func(e eventstore.Event) error {
-		if err := p.applyBatch([]decoded{decode(&e, syms)}, nil); err != nil {
+		if err := p.applyBatch([]decoded{decode(&e, syms)}); err != nil {
 			return err
 		}
 		if time.Since(lastSnapshot) >= p.cfg.SnapshotInterval {

@@ -261,10 +261,10 @@ func TestGapInPositionsIsRefused(t *testing.T) {
 	at := func(pos uint64) decoded {
 		return decoded{env: envelope{Pos: pos, Type: domain.TypeCheckpointRecorded, Day: minDay}}
 	}
-	if err := p.applyBatch([]decoded{at(1), at(2)}, nil); err != nil {
+	if err := p.applyBatch([]decoded{at(1), at(2)}); err != nil {
 		t.Fatalf("positions 1, 2: %v", err)
 	}
-	err = p.applyBatch([]decoded{at(4)}, nil)
+	err = p.applyBatch([]decoded{at(4)})
 	if !errors.Is(err, ErrPositionGap) {
 		t.Errorf("got %v after a gap, want ErrPositionGap", err)
 	}
