@@ -236,13 +236,32 @@ func measureStart(b *testing.B, data string, head uint64, env []string) started 
 	}
 	out := started{ready: time.Since(begin), rss: peakRSS(b, c.cmd.Process.Pid)}
 	c.stop(scaleStopBound)
-	// The server's own account of where the start went.
-	for _, line := range strings.Split(c.output(), "\n") {
-		if strings.Contains(line, "start: ") {
-			b.Log(line)
-		}
-	}
+	b.Log(startTimeline(c.output()))
 	return out
+}
+
+// startTimeline is the server's own account of where a start went, on one
+// line (a benchmark's log is cut after ten lines): each step it logged as
+// "start: <step> ... took=<time since start>".
+func startTimeline(logs string) string {
+	var steps []string
+	for _, line := range strings.Split(logs, "\n") {
+		_, rest, ok := strings.Cut(line, "INFO start: ")
+		if !ok {
+			continue
+		}
+		var words []string
+		took := ""
+		for _, f := range strings.Fields(rest) {
+			if k, v, attr := strings.Cut(f, "="); !attr {
+				words = append(words, f)
+			} else if k == "took" {
+				took = v
+			}
+		}
+		steps = append(steps, strings.Join(words, " ")+" "+took)
+	}
+	return "start: " + strings.Join(steps, ", ")
 }
 
 // peakRSS reads a process's high-water resident set size from /proc.
