@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -99,14 +100,7 @@ func (d Date) String() string {
 
 // Compare returns -1, 0 or +1 as d is before, equal to or after e.
 func (d Date) Compare(e Date) int {
-	a, b := d.key(), e.key()
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(d.key(), e.key())
 }
 
 func (d Date) key() int { return int(d.year)*10000 + int(d.month)*100 + int(d.day) }

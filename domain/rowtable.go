@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math/bits"
 	"slices"
@@ -224,18 +225,8 @@ func keyPrefix(k idKey, shift uint) uint64 {
 }
 
 func compareIDKeys(a, b idKey) int {
-	if c := compareUint64(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
+	if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
 		return c
 	}
-	return compareUint64(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
-}
-
-func compareUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
 }

@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -182,20 +183,10 @@ func prefix(k Key, shift uint) uint64 {
 }
 
 func compareKeys(a, b Key) int {
-	if c := cmpUint(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
+	if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
 		return c
 	}
-	return cmpUint(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
 }
 
 // sortSlots sorts slots by key, then by cmp for equal keys, in place and

@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"testing"
@@ -99,7 +100,7 @@ func TestSortSlotsOrdersByKeyThenValue(t *testing.T) {
 				slots[i] = keySlot[streamEntry]{KeyOf(fmt.Sprint(i / 3)), streamEntry{last: Position(n - i)}}
 				sum += uint64(n - i)
 			}
-			sortSlots(slots, func(a, b *keySlot[streamEntry]) int { return cmpUint(a.value.last, b.value.last) })
+			sortSlots(slots, func(a, b *keySlot[streamEntry]) int { return cmp.Compare(a.value.last, b.value.last) })
 			got := uint64(0)
 			for i, s := range slots {
 				got += s.value.last

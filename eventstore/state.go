@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -725,7 +726,7 @@ func (s *State) adoptStreams(slots []keySlot[Position], versionOf func(Position)
 // links each stream's events, and passes keep each stream's newest entry,
 // in key order.
 func (s *State) foldStreams(slots []keySlot[Position], versionOf func(Position) uint64, before func(Key) streamEntry, keep func(Key, streamEntry)) error {
-	sortSlots(slots, func(a, b *keySlot[Position]) int { return cmpUint(a.value, b.value) })
+	sortSlots(slots, func(a, b *keySlot[Position]) int { return cmp.Compare(a.value, b.value) })
 	var was streamEntry
 	for i, slot := range slots {
 		if i == 0 || slots[i-1].key != slot.key {
@@ -757,7 +758,7 @@ func (s *State) adoptCommands(slots []keySlot[CommandEntry]) error {
 // foldCommands sorts the commands, refuses one that appears twice, and
 // passes each to keep.
 func foldCommands(slots []keySlot[CommandEntry], keep func(keySlot[CommandEntry]) error) error {
-	sortSlots(slots, func(a, b *keySlot[CommandEntry]) int { return cmpUint(a.value.positions, b.value.positions) })
+	sortSlots(slots, func(a, b *keySlot[CommandEntry]) int { return cmp.Compare(a.value.positions, b.value.positions) })
 	for i, slot := range slots {
 		if i > 0 && slot.key == slots[i-1].key {
 			return fmt.Errorf("%w: a command at position %d appears again at %d", ErrCorrupt,

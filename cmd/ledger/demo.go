@@ -12,6 +12,7 @@ package main
 // portfolio holds about 3000 loans across the years.
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +21,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -563,10 +565,7 @@ func (g *demoGen) allocate() {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b demoFundYear) int {
-		if a.year != b.year {
-			return a.year - b.year
-		}
-		return compareStrings(a.fund, b.fund)
+		return cmp.Or(cmp.Compare(a.year, b.year), strings.Compare(a.fund, b.fund))
 	})
 	regionOf := make(map[string]string)
 	for _, f := range demoFunds {
@@ -586,16 +585,6 @@ func (g *demoGen) allocate() {
 		g.add(day, phaseAllocation, domain.AllocateFund{FundID: k.fund, Amount: money(total - provincial), Date: day,
 			Document: fmt.Sprintf("%s财社〔%d〕%d号 本级配套", prefix, k.year, 12+n%40)})
 	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // cityOf returns the city a region code belongs to (Huyi counts as its own city here).
