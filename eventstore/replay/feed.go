@@ -111,18 +111,10 @@ func (f *Feed) Join(wants func(eventType string) bool) *Member {
 // error from fn, or ctx ending, stops the read for every member; the
 // others then get ErrStopped. A member reads once.
 func (m *Member) Read(ctx context.Context, after eventstore.Position, fn func(Batch) error) error {
-	f := m.feed
-	f.mu.Lock()
-	if m.reading || m.left {
-		f.mu.Unlock()
+	if !m.arrive(true, after) {
 		return errors.New("replay: a member reads once")
 	}
-	m.reading, m.after = true, after
-	last := f.arrive()
-	f.mu.Unlock()
-	if last {
-		go f.run()
-	}
+	f := m.feed
 	for {
 		select {
 		case b, ok := <-m.batches:
@@ -155,29 +147,26 @@ func (f *Feed) result() error {
 // Leave takes the member out before it reads: the shared read then starts
 // without it. It does nothing once the member has read or left, so a
 // member's owner may defer it.
-func (m *Member) Leave() {
+func (m *Member) Leave() { m.arrive(false, 0) }
+
+// arrive marks the member as reading from after, or as gone, and starts
+// the shared read when it was the last one the read waited for. It
+// reports false, changing nothing, for a member that already read or left.
+func (m *Member) arrive(reading bool, after eventstore.Position) bool {
 	f := m.feed
 	f.mu.Lock()
 	if m.reading || m.left {
 		f.mu.Unlock()
-		return
+		return false
 	}
-	m.left = true
-	last := f.arrive()
+	m.reading, m.left, m.after = reading, !reading, after
+	f.pending--
+	last := f.pending == 0 && !f.started
+	f.started = f.started || last
 	f.mu.Unlock()
 	if last {
 		go f.run()
 	}
-}
-
-// arrive counts a member that has read or left and reports whether it was
-// the last one the read waited for; callers hold mu.
-func (f *Feed) arrive() bool {
-	f.pending--
-	if f.pending > 0 || f.started {
-		return false
-	}
-	f.started = true
 	return true
 }
 
