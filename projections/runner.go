@@ -101,10 +101,7 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 		Consume: func(_ []rawEvent, out []decoded) error { return c.apply(out) },
 		Keeps:   true, // the covers lane may apply a run after Consume returns
 	})
-	if err != nil && c.err == nil {
-		return fmt.Errorf("projections: catch up: %w", err)
-	}
-	return err
+	return c.result(err)
 }
 
 // catchUpShared is CatchUp from a read shared with the writer's open
@@ -119,10 +116,7 @@ func (p *Projector) catchUpShared(ctx context.Context, m *replay.Member) error {
 		}
 		return c.apply(batch)
 	})
-	if err != nil && c.err == nil {
-		return fmt.Errorf("projections: catch up: %w", err)
-	}
-	return err
+	return c.result(err)
 }
 
 // catchUp is what one catch-up carries from batch to batch. It holds the
@@ -169,6 +163,14 @@ func (c *catchUp) apply(batch []decoded) error {
 		c.release()
 	}
 	c.err = err
+	return err
+}
+
+// result is the catch-up's error: the views' own, or the read's, named.
+func (c *catchUp) result(err error) error {
+	if err != nil && c.err == nil {
+		return fmt.Errorf("projections: catch up: %w", err)
+	}
 	return err
 }
 
