@@ -48,6 +48,22 @@ func TestParseDate(t *testing.T) {
 	}
 }
 
+// TestMonthLengthsAgreeWithTheCalendar checks the arithmetic month lengths
+// against the time package for every month of the years a Date may hold.
+func TestMonthLengthsAgreeWithTheCalendar(t *testing.T) {
+	for y := 1900; y <= 2999; y++ {
+		for m := 1; m <= 12; m++ {
+			last := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+			if _, ok := domain.NewDate(y, m, last); !ok {
+				t.Fatalf("NewDate(%d, %d, %d) refused the month's last day", y, m, last)
+			}
+			if _, ok := domain.NewDate(y, m, last+1); ok {
+				t.Fatalf("NewDate(%d, %d, %d) accepted a day after the month's end", y, m, last+1)
+			}
+		}
+	}
+}
+
 func TestDateJSONAndOrder(t *testing.T) {
 	type holder struct {
 		From domain.Date `json:"from"`

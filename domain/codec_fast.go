@@ -26,23 +26,19 @@ var fastDecoders = map[string]func(data []byte, syms *Symbols) (e Event, ok bool
 // log of unique values does not grow it without end.
 const maxSymbols = 4096
 
-// dateKey is a date as written, YYYY-MM-DD.
-type dateKey [10]byte
-
 // Symbols shares, among the events one goroutine decodes with DecodeWith,
-// the values that repeat from event to event (regions, funds, kinds, dates,
-// lists of indicators), so that decoding them allocates nothing. A Symbols
+// the values that repeat from event to event (regions, funds, kinds, lists of
+// indicators), so that decoding them allocates nothing. A Symbols
 // is not safe for concurrent use; events decoded through it may share a
 // list of indicators, which callers therefore must not modify.
 type Symbols struct {
-	strs  map[string]string
-	dates map[dateKey]Date
-	inds  map[string][]Indicator // by the list as written
+	strs map[string]string
+	inds map[string][]Indicator // by the list as written
 }
 
 // NewSymbols returns an empty table of shared values.
 func NewSymbols() *Symbols {
-	return &Symbols{strs: map[string]string{}, dates: map[dateKey]Date{}, inds: map[string][]Indicator{}}
+	return &Symbols{strs: map[string]string{}, inds: map[string][]Indicator{}}
 }
 
 // str returns the shared copy of the string raw.

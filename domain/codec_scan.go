@@ -121,22 +121,12 @@ func (s *scanner) date() Date {
 		return Date{}
 	}
 	raw := s.raw()
-	if s.bad {
+	if s.bad || len(raw) == 0 {
 		return Date{}
 	}
-	shared := s.syms != nil && len(raw) == len(dateKey{})
-	if shared {
-		if d, ok := s.syms.dates[dateKey(raw)]; ok {
-			return d
-		}
-	}
-	var d Date
-	if d.UnmarshalText(raw) != nil {
+	d, _, ok := parseDate(string(raw))
+	if !ok {
 		s.bad = true
-		return Date{}
-	}
-	if shared && len(s.syms.dates) < maxSymbols {
-		s.syms.dates[dateKey(raw)] = d
 	}
 	return d
 }

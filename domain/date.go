@@ -43,26 +43,46 @@ func MustDate(s string) Date {
 	return d
 }
 
+// daysIn is the length of month m of year y in the Gregorian calendar,
+// by arithmetic rather than through time.Date: a rebuild parses a date per event.
 func daysIn(y, m int) int {
-	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch {
+	case m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0):
+		return 29
+	case m == 2:
+		return 28
+	case m == 4 || m == 6 || m == 9 || m == 11:
+		return 30
+	}
+	return 31
 }
 
 // ParseDate parses "YYYY-MM-DD" strictly (two-digit month and day).
 func ParseDate(s string) (Date, error) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+	date, form, ok := parseDate(s)
+	switch {
+	case !form:
 		return Date{}, fail(ErrDateFormat, "", "%q", s)
+	case !ok:
+		return Date{}, fail(ErrDateFormat, "", "%q is not a calendar date", s)
+	}
+	return date, nil
+}
+
+// parseDate is ParseDate without an error to build: form reports whether s
+// is written YYYY-MM-DD, ok whether it is also a calendar date.
+func parseDate(s string) (date Date, form, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return Date{}, false, false
 	}
 	y, ok1 := digits(s[0:4])
 	m, ok2 := digits(s[5:7])
 	d, ok3 := digits(s[8:10])
 	if !ok1 || !ok2 || !ok3 {
-		return Date{}, fail(ErrDateFormat, "", "%q", s)
+		return Date{}, false, false
 	}
-	date, ok := NewDate(y, m, d)
-	if !ok {
-		return Date{}, fail(ErrDateFormat, "", "%q is not a calendar date", s)
-	}
-	return date, nil
+	date, ok = NewDate(y, m, d)
+	return date, true, ok
 }
 
 // digits parses a run of ASCII digits.
