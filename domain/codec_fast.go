@@ -1,5 +1,7 @@
 package domain
 
+import "github.com/shopspring/decimal"
+
 // A rebuild decodes every event of the log, and most of a province's log is
 // placements, subsidies, trainings and loan events. For those, DecodeWith
 // first tries a decoder without reflection: a scanner of one flat JSON
@@ -28,17 +30,25 @@ const maxSymbols = 4096
 
 // Symbols shares, among the events one goroutine decodes with DecodeWith,
 // the values that repeat from event to event (regions, funds, kinds, lists of
-// indicators), so that decoding them allocates nothing. A Symbols
+// indicators, amounts), so that decoding them allocates nothing. A Symbols
 // is not safe for concurrent use; events decoded through it may share a
 // list of indicators, which callers therefore must not modify.
 type Symbols struct {
-	strs map[string]string
-	inds map[string][]Indicator // by the list as written
+	strs    map[string]string
+	inds    map[string][]Indicator // by the list as written
+	amounts map[string]amount      // by the amount as written
+}
+
+// amount is a decimal read before, with its number of fraction digits
+// (which a field's limit on decimal places is checked against).
+type amount struct {
+	value    decimal.Decimal
+	fraction int32
 }
 
 // NewSymbols returns an empty table of shared values.
 func NewSymbols() *Symbols {
-	return &Symbols{strs: map[string]string{}, inds: map[string][]Indicator{}}
+	return &Symbols{strs: map[string]string{}, inds: map[string][]Indicator{}, amounts: map[string]amount{}}
 }
 
 // str returns the shared copy of the string raw.

@@ -105,6 +105,8 @@ func TestDecodeOfOddForms(t *testing.T) {
 		{"an empty object is the zero event", domain.TypeLoanClosed, `{}`},
 		{"a loan with partners is read", domain.TypeLoanIssued, `{"loan_id":"L","borrower_id":"B","borrower_kind":"individual","partners":["a"],"bank":"ABC","principal":"5","annual_rate":"0.0435","term_months":36,"issue_date":"2017-01-01","guarantee_fund_id":"G","region_code":"6","poor_village":true,"counter_guarantee_waived":false,"jobs_created":2}`},
 		{"a rate with many places is read exactly", domain.TypeLoanIssued, `{"loan_id":"L","borrower_id":"B","borrower_kind":"individual","bank":"ABC","principal":"5.10","annual_rate":"0.04350000","term_months":36,"issue_date":"2017-01-01","guarantee_fund_id":"G","region_code":"6","poor_village":false,"counter_guarantee_waived":true,"jobs_created":0}`},
+		{"a rate of three places is read", domain.TypeLoanIssued, `{"loan_id":"L","principal":"5","annual_rate":"0.125"}`},
+		{"the same figure as an amount, shared from the rate, is read alike", domain.TypeSubsidyPaid, `{"payment_id":"p","amount":"0.125","date":"2017-01-01"}`},
 		{"a term with a leading zero fails", domain.TypeLoanIssued, `{"loan_id":"L","principal":"5","annual_rate":"0.04","term_months":036}`},
 		{"a negative term is read", domain.TypeLoanIssued, `{"loan_id":"L","principal":"5","annual_rate":"0.04","term_months":-3}`},
 		{"a bad boolean fails", domain.TypeLoanIssued, `{"loan_id":"L","principal":"5","annual_rate":"0.04","poor_village":tru}`},

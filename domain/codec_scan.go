@@ -151,11 +151,38 @@ const maxFastDigits = 18
 // decimal reads a quoted "DIGITS" or "DIGITS.DIGITS" of at most places
 // decimal places (shopspring writes decimals as quoted strings), building
 // the value decimal.NewFromString would: the digits without the point, the
-// exponent minus the number of fraction digits.
+// exponent minus the number of fraction digits. An amount written as one
+// read before is shared with it (a Decimal is immutable), which saves the
+// big.Int of each: most amounts of a log are a few standard ones.
 func (s *scanner) decimal(places int32) decimal.Decimal {
 	raw := s.raw()
+	if s.bad {
+		return decimal.Decimal{}
+	}
+	if s.syms != nil {
+		if a, ok := s.syms.amounts[string(raw)]; ok {
+			if a.fraction > places {
+				s.bad = true
+			}
+			return a.value
+		}
+	}
+	value, fraction, ok := parseAmount(raw)
+	if !ok || fraction > places {
+		s.bad = true
+		return decimal.Decimal{}
+	}
+	if s.syms != nil && len(s.syms.amounts) < maxSymbols {
+		s.syms.amounts[string(raw)] = amount{value, fraction}
+	}
+	return value
+}
+
+// parseAmount parses DIGITS or DIGITS.DIGITS, with fraction the number of
+// digits after the point.
+func parseAmount(raw []byte) (value decimal.Decimal, fraction int32, ok bool) {
 	var v int64
-	digits, fraction, point := 0, int32(0), false
+	digits, point := 0, false
 	for _, c := range raw {
 		switch {
 		case c >= '0' && c <= '9':
@@ -167,14 +194,13 @@ func (s *scanner) decimal(places int32) decimal.Decimal {
 		case c == '.' && !point && digits > 0:
 			point = true
 		default:
-			s.bad = true
+			return decimal.Decimal{}, 0, false
 		}
 	}
-	if s.bad || digits == 0 || digits > maxFastDigits || point && fraction == 0 || fraction > places {
-		s.bad = true
-		return decimal.Decimal{}
+	if digits == 0 || digits > maxFastDigits || point && fraction == 0 {
+		return decimal.Decimal{}, 0, false
 	}
-	return decimal.New(v, -fraction)
+	return decimal.New(v, -fraction), fraction, true
 }
 
 // maxFastIntDigits keeps an integer the fast path reads far from overflow.
