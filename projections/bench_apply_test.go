@@ -67,8 +67,10 @@ func BenchmarkApply(b *testing.B) {
 		}
 		s.settleOpened()
 		mid := threadCPU(b)
+		var lane []coverEvent
 		for i := 0; i < len(log); i += decodeBatchEvents {
-			s.applyCoversOf(log[i:min(i+decodeBatchEvents, len(log))])
+			lane = appendCoverEvents(lane[:0], log[i:min(i+decodeBatchEvents, len(log))])
+			s.applyCoverEvents(lane)
 			s.settleOpened()
 		}
 		mainCPU, coversCPU = mainCPU+mid-start, coversCPU+threadCPU(b)-mid

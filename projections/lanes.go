@@ -42,19 +42,29 @@ func mainLaneIndicator(ind domain.Indicator) bool {
 
 // coverLane applies the covers lane's part of batches on its own goroutine,
 // up to laneLag batches behind the main lane: joining after every batch
-// left the main lane waiting while the covers lane waited for a core.
+// left the main lane waiting while the covers lane waited for a core. The
+// lane is handed its own copy of the few events it reads (coverEvent), so
+// that the batch itself can be reused as soon as the main lane is done.
 type coverLane struct {
-	work   chan laneJob
-	done   chan struct{}
-	queued int // batches handed over and not yet waited for
+	work    chan laneJob
+	done    chan struct{}
+	pending [][]coverEvent // handed over, not yet applied, oldest first
+	free    [][]coverEvent // applied, for reuse
 }
 
 // laneLag is how many batches the covers lane may hold.
 const laneLag = 16
 
 type laneJob struct {
-	s     *state
-	batch []decoded
+	s      *state
+	events []coverEvent
+}
+
+// coverEvent is an event of the covers lane, as the lane needs it.
+type coverEvent struct {
+	pos uint64
+	day day
+	ev  domain.Event
 }
 
 // startCoverLane starts the covers lane; stop ends it.
@@ -62,35 +72,58 @@ func startCoverLane() (lane *coverLane, stop func()) {
 	lane = &coverLane{work: make(chan laneJob, laneLag), done: make(chan struct{}, laneLag)}
 	go func() {
 		for j := range lane.work {
-			j.s.applyCoversOf(j.batch)
+			j.s.applyCoverEvents(j.events)
 			lane.done <- struct{}{}
 		}
 	}()
 	return lane, func() { close(lane.work) }
 }
 
-// send hands the lane a batch, waiting while it holds laneLag.
-func (l *coverLane) send(j laneJob) {
-	if l.queued == laneLag {
-		<-l.done
-		l.queued--
+// send hands the lane the covers part of a batch, waiting while it holds laneLag.
+func (l *coverLane) send(s *state, batch []decoded) {
+	if len(l.pending) == laneLag {
+		l.finished()
 	}
-	l.work <- j
-	l.queued++
+	var events []coverEvent
+	if n := len(l.free); n > 0 {
+		events, l.free = l.free[n-1][:0], l.free[:n-1]
+	}
+	events = appendCoverEvents(events, batch)
+	l.pending = append(l.pending, events)
+	l.work <- laneJob{s: s, events: events}
+}
+
+// finished waits for the oldest batch handed over and takes its events back.
+func (l *coverLane) finished() {
+	<-l.done
+	events := l.pending[0]
+	clear(events) // drops the references to the decoded events
+	l.free = append(l.free, events)
+	l.pending = l.pending[1:]
 }
 
 // join waits until the lane has applied every batch it was handed.
 func (l *coverLane) join() {
-	for ; l.queued > 0; l.queued-- {
-		<-l.done
+	for len(l.pending) > 0 {
+		l.finished()
 	}
 }
 
-// applyCoversOf applies the covers lane's part of a batch.
-func (s *state) applyCoversOf(batch []decoded) {
+// appendCoverEvents appends the events of a batch the covers lane applies.
+func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 	for i := range batch {
-		b := &batch[i]
-		s.applyCovers(b.env.Pos, b.env.Day, b.ev)
+		switch batch[i].ev.(type) {
+		case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
+			events = append(events, coverEvent{pos: batch[i].env.Pos, day: batch[i].env.Day, ev: batch[i].ev})
+		}
+	}
+	return events
+}
+
+// applyCoverEvents applies the covers lane's part of a batch.
+func (s *state) applyCoverEvents(events []coverEvent) {
+	for i := range events {
+		s.applyCovers(events[i].pos, events[i].day, events[i].ev)
 	}
 }
 
@@ -106,7 +139,7 @@ func (s *state) applyAll(batch []decoded, lane *coverLane) {
 		}
 		return
 	}
-	lane.send(laneJob{s: s, batch: batch})
+	lane.send(s, batch)
 	for i := range batch {
 		s.applyMain(batch[i].env, batch[i].ev)
 	}

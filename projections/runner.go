@@ -98,8 +98,9 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 				}
 			}
 		},
+		// The covers lane gets its own copy of what it reads of a run
+		// (coverLane.send): the runs are reused.
 		Consume: func(_ []rawEvent, out []decoded) error { return c.apply(out) },
-		Keeps:   true, // the covers lane may apply a run after Consume returns
 	})
 	return c.result(err)
 }
@@ -109,10 +110,11 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 func (p *Projector) catchUpShared(ctx context.Context, m *replay.Member) error {
 	c, end := p.startCatchUp()
 	defer end()
+	var batch []decoded // reused: the covers lane gets its own copy of what it reads
 	err := m.Read(ctx, p.Position(), func(b replay.Batch) error {
-		batch := make([]decoded, len(b.Events)) // the covers lane may apply it later
+		batch = batch[:0]
 		for i := range b.Events {
-			batch[i] = fromReplay(&b.Events[i], b.Decoded[i])
+			batch = append(batch, fromReplay(&b.Events[i], b.Decoded[i]))
 		}
 		return c.apply(batch)
 	})
