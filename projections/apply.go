@@ -78,13 +78,22 @@ func (s *state) applyMain(env envelope, ev domain.Event) {
 // applyCovers folds in the real-name counting of a placement, its reversal
 // or a training (the covers lane); any other event it leaves alone.
 func (s *state) applyCovers(pos uint64, d day, ev domain.Event) {
+	switch ev.(type) {
+	case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
+		s.applyCoversTo(s.person(beneficiaryOf(ev)), pos, d, ev)
+	}
+}
+
+// applyCoversTo is applyCovers of an event of the covers lane whose person
+// (p) is known.
+func (s *state) applyCoversTo(p int32, pos uint64, d day, ev domain.Event) {
 	switch e := ev.(type) {
 	case domain.PlacementRecorded:
-		s.recordPlacement(s.person(e.BeneficiaryID), pos, d, e.RegionCode, e.PlacementID, e.Indicators)
+		s.recordPlacement(p, pos, d, e.RegionCode, e.PlacementID, e.Indicators)
 	case domain.PlacementReversed:
-		s.reversePlacement(s.person(e.BeneficiaryID), d, e)
+		s.reversePlacement(p, d, e)
 	case domain.TrainingRecorded:
-		s.recordPlacement(s.person(e.BeneficiaryID), pos, d, e.RegionCode, e.TrainingID,
+		s.recordPlacement(p, pos, d, e.RegionCode, e.TrainingID,
 			[]domain.Indicator{trainingIndicator(e.CourseKind)})
 	}
 }

@@ -62,9 +62,10 @@ type laneJob struct {
 
 // coverEvent is an event of the covers lane, as the lane needs it.
 type coverEvent struct {
-	pos uint64
-	day day
-	ev  domain.Event
+	pos    uint64
+	day    day
+	ev     domain.Event
+	person int32 // the beneficiary's number, found by the lane (applyCoverEvents)
 }
 
 // startCoverLane starts the covers lane; stop ends it.
@@ -120,11 +121,37 @@ func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 	return events
 }
 
-// applyCoverEvents applies the covers lane's part of a batch.
+// applyCoverEvents applies the covers lane's part of a batch. A first pass
+// finds each event's person and reads one of their covers: those reads are
+// independent of each other, so the processor overlaps their cache misses,
+// which the work proper (one person after the other) would take in turn.
 func (s *state) applyCoverEvents(events []coverEvent) {
 	for i := range events {
-		s.applyCovers(events[i].pos, events[i].day, events[i].ev)
+		events[i].person = s.person(beneficiaryOf(events[i].ev))
 	}
+	var years int16
+	for i := range events {
+		if cs := s.Persons[events[i].person].Covers; len(cs) > 0 {
+			years += cs[len(cs)/2].Year
+		}
+	}
+	s.warmed += years
+	for i := range events {
+		s.applyCoversTo(events[i].person, events[i].pos, events[i].day, events[i].ev)
+	}
+}
+
+// beneficiaryOf returns the person of a covers lane's event.
+func beneficiaryOf(ev domain.Event) string {
+	switch e := ev.(type) {
+	case domain.PlacementRecorded:
+		return e.BeneficiaryID
+	case domain.PlacementReversed:
+		return e.BeneficiaryID
+	case domain.TrainingRecorded:
+		return e.BeneficiaryID
+	}
+	panic("projections: not an event of the covers lane")
 }
 
 // applyAll applies a batch of admitted events (no error, no gap), on both

@@ -64,6 +64,9 @@ type state struct {
 	spans                   []span
 	chain                   []int32
 	stepsBefore, stepsAfter []step
+	// warmed sums what the covers lane's first pass read (applyCoverEvents),
+	// so that the compiler keeps those reads.
+	warmed int16
 }
 
 // eventInfo is what the views keep of every event's envelope. Its position
