@@ -1,0 +1,728 @@
+package domain
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// The binary form of events, for the sealed segments of the log that a
+// rebuild of the views reads instead of the JSON (projections). It is not
+// the log's form: the log keeps JSON, which the hash chain covers; a
+// segment is derived from it and can always be made again.
+//
+// A segment is written by one BinaryWriter and read by one BinaryReader
+// from its start, so that a value repeated within the segment (a region, a
+// fund, a person, a date, an amount, a list of indicators) is written once
+// and then named by its number in the segment's table: reading it back
+// costs no parsing and no allocation. An event is
+//
+//	code   uvarint: the type's place in binaryTypes + 1, or 0 for a type
+//	       without a binary form: then its wire name (a string) and its
+//	       JSON body (uvarint length, bytes) follow
+//	fields in the order of the type's visit function
+//
+// A string is uvarint(k): k > 0 names entry k-1 of the table; k == 0 is a
+// new entry, uvarint(length) and the bytes, which takes the next number. A
+// text (a field unique to its event: a payment's id, a document number) is
+// uvarint(length) and the bytes, kept out of the table. A date is
+// uvarint((year*16 + month)*32 + day), 0 for the zero Date. An amount is a
+// table reference like a string, a new one being a kind byte (amountZero:
+// the zero Decimal; amountSmall: varint coefficient and varint exponent;
+// amountBig: sign byte, uvarint length and the coefficient's big-endian
+// bytes, then the exponent). A list of indicators is a table reference
+// too, a new one being uvarint(count+1) (0 for nil) and its strings.
+
+// BinaryVersion names the binary form. Any change to it (a field, the
+// order of binaryTypes) must change the version, so that segments written
+// before are no longer read.
+const BinaryVersion = 1
+
+// Limits of the binary form, against a damaged segment.
+const (
+	maxBinaryList   = 1 << 16 // elements of one list field
+	maxBinaryBigLen = 64      // bytes of a coefficient beyond int64
+	maxSmallDigits  = 18      // digits of a coefficient that surely fits an int64
+)
+
+// Kinds of a new amount.
+const (
+	amountZero  = 0
+	amountSmall = 1
+	amountBig   = 2
+)
+
+// ErrBinaryForm: bytes that are not the binary form this code writes.
+var ErrBinaryForm = errors.New("domain: malformed binary event")
+
+// fieldVisitor reads or writes the fields of an event: one visit function
+// per type serves both ways, so that the two cannot disagree on the order.
+type fieldVisitor interface {
+	str(s *string)  // a value that repeats: kept in the table
+	text(s *string) // a value of this event alone
+	date(d *Date)
+	amount(a *decimal.Decimal)
+	integer(n *int)
+	flag(b *bool)
+	indicators(l *[]Indicator)
+	strs(l *[]string)
+}
+
+// binaryType is the binary form of one event type.
+type binaryType struct {
+	name  string
+	write func(w *BinaryWriter, e Event)
+	read  func(r *BinaryReader) Event
+}
+
+func binaryOf[E Event](visit func(v fieldVisitor, e *E)) binaryType {
+	var zero E
+	return binaryType{
+		name: zero.EventType(),
+		write: func(w *BinaryWriter, e Event) {
+			x := e.(E)
+			visit(w, &x)
+		},
+		read: func(r *BinaryReader) Event {
+			var x E
+			visit(r, &x)
+			return x
+		},
+	}
+}
+
+// binaryTypes are the types with a binary form: those the views read. Their
+// order is part of the form (BinaryVersion).
+var binaryTypes = []binaryType{
+	binaryOf(func(v fieldVisitor, e *RegionDefined) {
+		v.str(&e.Code)
+		v.str(&e.Name)
+		v.str(&e.ParentCode)
+		v.flag(&e.PoorVillage)
+		v.flag(&e.CreditVillage)
+		v.date(&e.Date)
+	}),
+	binaryOf(func(v fieldVisitor, e *FundOpened) {
+		v.str(&e.FundID)
+		v.str(&e.Name)
+		v.str((*string)(&e.Kind))
+		v.str(&e.RegionCode)
+		v.date(&e.Date)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *FundAllocated) {
+		v.str(&e.FundID)
+		v.str(&e.RegionCode)
+		v.amount(&e.Amount)
+		v.date(&e.Date)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *SubsidyPaid) {
+		v.text(&e.PaymentID)
+		v.str(&e.ProgramID)
+		v.str((*string)(&e.SubsidyType))
+		v.str(&e.BeneficiaryID)
+		v.str(&e.FundID)
+		v.str(&e.RegionCode)
+		v.amount(&e.Amount)
+		v.date(&e.Date)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *SubsidyReversed) {
+		v.text(&e.PaymentID)
+		v.str(&e.ProgramID)
+		v.str(&e.BeneficiaryID)
+		v.str(&e.FundID)
+		v.str(&e.RegionCode)
+		v.amount(&e.Amount)
+		v.date(&e.Date)
+		v.text(&e.Reason)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *LoanIssued) {
+		v.str(&e.LoanID)
+		v.str(&e.BorrowerID)
+		v.str((*string)(&e.BorrowerKind))
+		v.strs(&e.Partners)
+		v.str(&e.Bank)
+		v.amount(&e.Principal)
+		v.amount(&e.AnnualRate)
+		v.integer(&e.TermMonths)
+		v.date(&e.IssueDate)
+		v.str(&e.GuaranteeFundID)
+		v.str(&e.RegionCode)
+		v.flag(&e.PoorVillage)
+		v.flag(&e.CounterGuaranteeWaived)
+		v.integer(&e.JobsCreated)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *LoanRepaid) {
+		v.str(&e.LoanID)
+		v.str(&e.Bank)
+		v.amount(&e.Principal)
+		v.amount(&e.Interest)
+		v.date(&e.Date)
+	}),
+	binaryOf(func(v fieldVisitor, e *InterestSubsidyPaid) {
+		v.str(&e.LoanID)
+		v.str(&e.FundID)
+		v.str(&e.RegionCode)
+		v.amount(&e.Amount)
+		v.date(&e.PeriodEnd)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *LoanDefaulted) {
+		v.str(&e.LoanID)
+		v.date(&e.Date)
+		v.text(&e.Reason)
+	}),
+	binaryOf(func(v fieldVisitor, e *LoanCompensated) {
+		v.str(&e.LoanID)
+		v.str(&e.GuaranteeFundID)
+		v.str(&e.Bank)
+		v.amount(&e.Amount)
+		v.date(&e.Date)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *LoanRecovered) {
+		v.str(&e.LoanID)
+		v.str(&e.GuaranteeFundID)
+		v.amount(&e.Amount)
+		v.date(&e.Date)
+	}),
+	binaryOf(func(v fieldVisitor, e *LoanWrittenOff) {
+		v.str(&e.LoanID)
+		v.str(&e.FundID)
+		v.str(&e.GuaranteeFundID)
+		v.amount(&e.Amount)
+		v.date(&e.Date)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *LoanClosed) {
+		v.str(&e.LoanID)
+		v.date(&e.Date)
+	}),
+	binaryOf(func(v fieldVisitor, e *PlacementRecorded) {
+		v.text(&e.PlacementID)
+		v.str(&e.BeneficiaryID)
+		v.str((*string)(&e.Kind))
+		v.str(&e.RegionCode)
+		v.date(&e.Date)
+		v.str(&e.Employer)
+		v.indicators(&e.Indicators)
+	}),
+	binaryOf(func(v fieldVisitor, e *PlacementReversed) {
+		v.text(&e.PlacementID)
+		v.str(&e.BeneficiaryID)
+		v.str(&e.RegionCode)
+		v.date(&e.PlacementDate)
+		v.indicators(&e.Indicators)
+		v.date(&e.Date)
+		v.text(&e.Reason)
+	}),
+	binaryOf(func(v fieldVisitor, e *TrainingRecorded) {
+		v.text(&e.TrainingID)
+		v.str(&e.BeneficiaryID)
+		v.str((*string)(&e.CourseKind))
+		v.str(&e.RegionCode)
+		v.date(&e.Date)
+	}),
+	binaryOf(func(v fieldVisitor, e *TargetSet) {
+		v.str(&e.RegionCode)
+		v.integer(&e.Year)
+		v.str((*string)(&e.Indicator))
+		v.str((*string)(&e.Issuer))
+		v.amount(&e.Value)
+		v.str((*string)(&e.Direction))
+		v.integer(&e.Revision)
+		v.date(&e.Date)
+		v.text(&e.Document)
+	}),
+	binaryOf(func(v fieldVisitor, e *StatisticReported) {
+		v.str(&e.RegionCode)
+		v.integer(&e.Year)
+		v.str((*string)(&e.Indicator))
+		v.amount(&e.Value)
+		v.date(&e.Date)
+		v.text(&e.Document)
+	}),
+}
+
+// binaryCodes maps a wire name to its code in the binary form.
+var binaryCodes = func() map[string]uint64 {
+	m := make(map[string]uint64, len(binaryTypes))
+	for i, t := range binaryTypes {
+		m[t.name] = uint64(i + 1)
+	}
+	return m
+}()
+
+// HasBinaryForm reports whether events of a type have a binary form of
+// their own; the others are written as their JSON.
+func HasBinaryForm(eventType string) bool {
+	_, ok := binaryCodes[eventType]
+	return ok
+}
+
+// amountKey is an amount of the writer's table: its coefficient (when it
+// fits an int64) and exponent.
+type amountKey struct {
+	coef int64
+	exp  int32
+}
+
+// BinaryWriter appends events in the binary form, numbering repeated values
+// in its table. Not safe for concurrent use.
+type BinaryWriter struct {
+	buf     []byte
+	strings map[string]uint64
+	amounts map[amountKey]uint64
+	lists   map[string]uint64
+	err     error
+}
+
+// NewBinaryWriter returns a writer with an empty table.
+func NewBinaryWriter() *BinaryWriter {
+	w := &BinaryWriter{}
+	w.Reset()
+	return w
+}
+
+// Reset empties the table: what the writer appends next begins a segment.
+func (w *BinaryWriter) Reset() {
+	w.strings = map[string]uint64{}
+	w.amounts = map[amountKey]uint64{}
+	w.lists = map[string]uint64{}
+}
+
+// AppendEvent appends e in the binary form to dst.
+func (w *BinaryWriter) AppendEvent(dst []byte, e Event) ([]byte, error) {
+	if e == nil {
+		return dst, fmt.Errorf("domain: binary form of a nil event")
+	}
+	w.buf, w.err = dst, nil
+	code, ok := binaryCodes[e.EventType()]
+	if !ok {
+		return w.appendJSON(e)
+	}
+	w.buf = binary.AppendUvarint(w.buf, code)
+	binaryTypes[code-1].write(w, e)
+	return w.buf, w.err
+}
+
+// appendJSON appends an event without a binary form as its JSON.
+func (w *BinaryWriter) appendJSON(e Event) ([]byte, error) {
+	name, data, err := Encode(e)
+	if err != nil {
+		return w.buf, err
+	}
+	w.buf = binary.AppendUvarint(w.buf, 0)
+	w.str(&name)
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(data)))
+	return append(w.buf, data...), nil
+}
+
+// AppendString appends s as a string of the table (for what a segment
+// keeps beside its events, such as their types and dates).
+func (w *BinaryWriter) AppendString(dst []byte, s string) []byte {
+	w.buf = dst
+	w.str(&s)
+	return w.buf
+}
+
+func (w *BinaryWriter) str(s *string) {
+	if k, ok := w.strings[*s]; ok {
+		w.buf = binary.AppendUvarint(w.buf, k)
+		return
+	}
+	w.strings[*s] = uint64(len(w.strings) + 1)
+	w.buf = binary.AppendUvarint(w.buf, 0)
+	w.text(s)
+}
+
+func (w *BinaryWriter) text(s *string) {
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(*s)))
+	w.buf = append(w.buf, *s...)
+}
+
+func (w *BinaryWriter) date(d *Date) {
+	w.buf = binary.AppendUvarint(w.buf, packDate(*d))
+}
+
+// packDate is a date as one number, 0 for the zero Date.
+func packDate(d Date) uint64 {
+	if d.IsZero() {
+		return 0
+	}
+	return (uint64(d.year)*16+uint64(d.month))*32 + uint64(d.day)
+}
+
+func (w *BinaryWriter) amount(a *decimal.Decimal) {
+	small := a.NumDigits() <= maxSmallDigits
+	key := amountKey{exp: a.Exponent()}
+	if small {
+		key.coef = a.CoefficientInt64()
+		if k, ok := w.amounts[key]; ok && !isZeroValue(*a) {
+			w.buf = binary.AppendUvarint(w.buf, k)
+			return
+		}
+	}
+	w.buf = binary.AppendUvarint(w.buf, 0)
+	switch {
+	case isZeroValue(*a):
+		w.buf = append(w.buf, amountZero)
+		return // not numbered: the zero Decimal is not decimal.New(0, 0)
+	case small:
+		w.buf = append(w.buf, amountSmall)
+		w.buf = binary.AppendVarint(w.buf, key.coef)
+	default:
+		coef := a.Coefficient()
+		w.buf = append(w.buf, amountBig, byte(coef.Sign()+1))
+		abs := coef.Abs(coef).Bytes()
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(abs)))
+		w.buf = append(w.buf, abs...)
+	}
+	w.buf = binary.AppendVarint(w.buf, int64(key.exp))
+	n := uint64(len(w.amounts) + 1)
+	if small {
+		w.amounts[key] = n
+	} else {
+		// Not found again by key, but numbered all the same, so that the
+		// reader's table and the writer's stay in step.
+		w.amounts[amountKey{coef: math.MinInt64, exp: int32(-n)}] = n
+	}
+}
+
+// isZeroValue reports the zero Decimal, which differs from decimal.New(0, 0)
+// in its (absent) coefficient.
+func isZeroValue(a decimal.Decimal) bool {
+	return a == decimal.Decimal{}
+}
+
+func (w *BinaryWriter) integer(n *int) {
+	w.buf = binary.AppendVarint(w.buf, int64(*n))
+}
+
+func (w *BinaryWriter) flag(b *bool) {
+	v := byte(0)
+	if *b {
+		v = 1
+	}
+	w.buf = append(w.buf, v)
+}
+
+func (w *BinaryWriter) indicators(l *[]Indicator) {
+	key := listKey(*l)
+	if k, ok := w.lists[key]; ok {
+		w.buf = binary.AppendUvarint(w.buf, k)
+		return
+	}
+	w.lists[key] = uint64(len(w.lists) + 1)
+	w.buf = binary.AppendUvarint(w.buf, 0)
+	w.listLen(*l == nil, len(*l))
+	for i := range *l {
+		w.str((*string)(&(*l)[i]))
+	}
+}
+
+// listKey tells lists apart, nil from empty included.
+func listKey(l []Indicator) string {
+	if l == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for _, ind := range l {
+		b.WriteString(string(ind))
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func (w *BinaryWriter) strs(l *[]string) {
+	w.listLen(*l == nil, len(*l))
+	for i := range *l {
+		w.str(&(*l)[i])
+	}
+}
+
+// listLen writes a list's length: 0 for nil, n+1 for n elements.
+func (w *BinaryWriter) listLen(isNil bool, n int) {
+	if isNil {
+		w.buf = binary.AppendUvarint(w.buf, 0)
+		return
+	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(n)+1)
+}
+
+// BinaryReader reads what one BinaryWriter appended, from the start of a
+// segment. The strings, amounts and lists it returns are shared between the
+// events read; callers must not modify them. Not safe for concurrent use.
+type BinaryReader struct {
+	b       []byte
+	strings []string
+	amounts []decimal.Decimal
+	lists   [][]Indicator
+	err     error
+}
+
+// Reset starts reading a segment: the table empties.
+func (r *BinaryReader) Reset(segment []byte) {
+	r.b, r.err = segment, nil
+	r.strings, r.amounts, r.lists = r.strings[:0], r.amounts[:0], r.lists[:0]
+}
+
+// Len is the number of bytes not yet read.
+func (r *BinaryReader) Len() int { return len(r.b) }
+
+// Err is the first malformation met, wrapping ErrBinaryForm.
+func (r *BinaryReader) Err() error { return r.err }
+
+// Event reads the next event.
+func (r *BinaryReader) Event() (Event, error) {
+	code := r.Uvarint()
+	switch {
+	case r.err != nil:
+		return nil, r.err
+	case code == 0:
+		return r.readJSON()
+	case code > uint64(len(binaryTypes)):
+		r.fail("event code %d", code)
+		return nil, r.err
+	}
+	e := binaryTypes[code-1].read(r)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return e, nil
+}
+
+// readJSON reads an event stored as its JSON.
+func (r *BinaryReader) readJSON() (Event, error) {
+	var name string
+	r.str(&name)
+	data := r.Fixed(int(min(r.Uvarint(), uint64(len(r.b)+1))))
+	if r.err != nil {
+		return nil, r.err
+	}
+	e, err := Decode(name, data)
+	if err != nil {
+		r.fail("%v", err)
+		return nil, r.err
+	}
+	return e, nil
+}
+
+// ReadString reads a string of the table (BinaryWriter.AppendString).
+func (r *BinaryReader) ReadString() string {
+	var s string
+	r.str(&s)
+	return s
+}
+
+// Uvarint reads an unsigned varint.
+func (r *BinaryReader) Uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *BinaryReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Fixed reads n bytes, which alias the segment.
+func (r *BinaryReader) Fixed(n int) []byte {
+	if n < 0 || n > len(r.b) {
+		r.fail("%d bytes past the end", n)
+		return nil
+	}
+	out := r.b[:n:n]
+	r.b = r.b[n:]
+	return out
+}
+
+// fail records the first malformation and stops the reading.
+func (r *BinaryReader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s", ErrBinaryForm, fmt.Sprintf(format, args...))
+	}
+	r.b = nil
+}
+
+func (r *BinaryReader) str(s *string) {
+	k := r.Uvarint()
+	switch {
+	case r.err != nil:
+	case k == 0:
+		r.text(s)
+		if r.err == nil {
+			r.strings = append(r.strings, *s)
+		}
+	case k > uint64(len(r.strings)):
+		r.fail("string %d of %d", k, len(r.strings))
+	default:
+		*s = r.strings[k-1]
+	}
+}
+
+func (r *BinaryReader) text(s *string) {
+	*s = string(r.Fixed(int(min(r.Uvarint(), uint64(len(r.b)+1)))))
+}
+
+func (r *BinaryReader) date(d *Date) {
+	v := r.Uvarint()
+	if v == 0 || r.err != nil {
+		*d = Date{}
+		return
+	}
+	y, m, day := v/(16*32), v/32%16, v%32
+	got, ok := NewDate(int(min(y, math.MaxInt16)), int(m), int(day))
+	if !ok {
+		r.fail("date %d", v)
+		return
+	}
+	*d = got
+}
+
+func (r *BinaryReader) amount(a *decimal.Decimal) {
+	k := r.Uvarint()
+	switch {
+	case r.err != nil:
+	case k == 0:
+		r.newAmount(a)
+	case k > uint64(len(r.amounts)):
+		r.fail("amount %d of %d", k, len(r.amounts))
+	default:
+		*a = r.amounts[k-1]
+	}
+}
+
+// newAmount reads an amount written out, numbering it unless it is the
+// zero Decimal.
+func (r *BinaryReader) newAmount(a *decimal.Decimal) {
+	kind := r.Fixed(1)
+	if r.err != nil {
+		return
+	}
+	switch kind[0] {
+	case amountZero:
+		*a = decimal.Decimal{}
+		return
+	case amountSmall:
+		coef := r.varint()
+		*a = decimal.New(coef, r.exponent())
+	case amountBig:
+		sign := r.Fixed(1)
+		abs := r.Fixed(int(min(r.Uvarint(), maxBinaryBigLen+1)))
+		if r.err != nil || len(abs) > maxBinaryBigLen || sign[0] > 2 {
+			r.fail("amount coefficient")
+			return
+		}
+		coef := new(big.Int).SetBytes(abs)
+		if sign[0] == 0 {
+			coef.Neg(coef)
+		}
+		*a = decimal.NewFromBigInt(coef, r.exponent())
+	default:
+		r.fail("amount kind %d", kind[0])
+		return
+	}
+	if r.err == nil {
+		r.amounts = append(r.amounts, *a)
+	}
+}
+
+func (r *BinaryReader) exponent() int32 {
+	exp := r.varint()
+	if exp < math.MinInt32 || exp > math.MaxInt32 {
+		r.fail("exponent %d", exp)
+		return 0
+	}
+	return int32(exp)
+}
+
+func (r *BinaryReader) integer(n *int) {
+	*n = int(r.varint())
+}
+
+func (r *BinaryReader) flag(b *bool) {
+	v := r.Fixed(1)
+	if r.err != nil {
+		return
+	}
+	if v[0] > 1 {
+		r.fail("flag %d", v[0])
+		return
+	}
+	*b = v[0] == 1
+}
+
+func (r *BinaryReader) indicators(l *[]Indicator) {
+	k := r.Uvarint()
+	switch {
+	case r.err != nil:
+	case k == 0:
+		list := r.newIndicators()
+		if r.err == nil {
+			r.lists = append(r.lists, list)
+			*l = list
+		}
+	case k > uint64(len(r.lists)):
+		r.fail("list %d of %d", k, len(r.lists))
+	default:
+		*l = r.lists[k-1]
+	}
+}
+
+func (r *BinaryReader) newIndicators() []Indicator {
+	n, isNil := r.listLen()
+	if isNil {
+		return nil
+	}
+	list := make([]Indicator, n)
+	for i := range list {
+		r.str((*string)(&list[i]))
+	}
+	return list
+}
+
+func (r *BinaryReader) strs(l *[]string) {
+	n, isNil := r.listLen()
+	if isNil {
+		*l = nil
+		return
+	}
+	*l = make([]string, n)
+	for i := range *l {
+		r.str(&(*l)[i])
+	}
+}
+
+// listLen reads a list's length, bounded by what remains to be read.
+func (r *BinaryReader) listLen() (n int, isNil bool) {
+	v := r.Uvarint()
+	switch {
+	case r.err != nil, v == 0:
+		return 0, true
+	case v-1 > maxBinaryList || v-1 > uint64(len(r.b)):
+		r.fail("list of %d", v-1)
+		return 0, true
+	}
+	return int(v - 1), false
+}
