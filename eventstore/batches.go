@@ -24,6 +24,18 @@ type BatchReader interface {
 	ReadBatches(ctx context.Context, after Position, fn func([]Event) error) error
 }
 
+// RangeReader is an optional fast path of a Store for reads of a few
+// events: a read that ends at a position instead of at the head. Through
+// Read alone, a store that decodes ahead of its reader (JetStream's cache
+// scan reads a MB and up to a few hundred messages ahead) decodes thousands
+// of events to deliver one.
+type RangeReader interface {
+	// ReadRange calls fn with runs of the events after position `after` up
+	// to `last`, as ReadBatches does, and stops there; the last run may go
+	// past `last`, and the caller ignores the events that do.
+	ReadRange(ctx context.Context, after, last Position, fn func([]Event) error) error
+}
+
 // EventReader is the part of a Store that ReadBatches needs.
 type EventReader interface {
 	Read(ctx context.Context, after Position, fn func(Event) error) error
@@ -47,11 +59,13 @@ func ReadBatches(ctx context.Context, r EventReader, after Position, fn func([]E
 var errFound = errors.New("eventstore: found")
 
 // EventAt returns the event at position p (p ≥ 1), and false when the log
-// holds no event there; events before p that r delivers again are skipped. Snapshots use it to check that the log still has,
-// at their position, the event they were taken at.
+// holds no event there; events before p that r delivers again are skipped.
+// Snapshots and sealed segments use it to check that the log still has, at
+// their position, the event they were taken at. A RangeReader reads no
+// further than p.
 func EventAt(ctx context.Context, r EventReader, p Position) (Event, bool, error) {
 	var found Event
-	err := r.Read(ctx, p-1, func(e Event) error {
+	take := func(e Event) error {
 		switch {
 		case e.Position < p: // a reader that delivers at least once may repeat some
 			return nil
@@ -60,7 +74,20 @@ func EventAt(ctx context.Context, r EventReader, p Position) (Event, bool, error
 		}
 		found = e
 		return errFound
-	})
+	}
+	var err error
+	if rr, ok := r.(RangeReader); ok {
+		err = rr.ReadRange(ctx, p-1, p, func(run []Event) error {
+			for _, e := range run {
+				if err := take(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	} else {
+		err = r.Read(ctx, p-1, take)
+	}
 	switch {
 	case errors.Is(err, errFound):
 		return found, true, nil

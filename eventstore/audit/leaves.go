@@ -18,18 +18,9 @@ type leafSource interface {
 // logLeaves reads leaves back from the log and hashes them again.
 type logLeaves struct{ log Log }
 
-// RangeReader is an optional fast path of a Log for the few events a proof
-// reads back: a read that ends at a position instead of at the head. Through
-// Read alone, a store that decodes ahead of its reader (JetStream's cache
-// scan reads a MB and up to a few hundred messages ahead) decodes thousands
-// of events for a proof's block of blockLeaves.
-type RangeReader interface {
-	// ReadRange calls fn with runs of the events after position `after` up
-	// to `last`, as eventstore.BatchReader's ReadBatches does, and stops
-	// there; the last run may go past `last`, and the caller ignores the
-	// events that do.
-	ReadRange(ctx context.Context, after, last eventstore.Position, fn func([]eventstore.Event) error) error
-}
+// RangeReader is the optional fast path of a Log for the few events a proof
+// reads back (eventstore.RangeReader).
+type RangeReader = eventstore.RangeReader
 
 // errBlockRead stops a log read at the end of a block.
 var errBlockRead = errors.New("audit: block read")

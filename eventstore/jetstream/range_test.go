@@ -68,3 +68,24 @@ func firstPosition(events []eventstore.Event) any {
 	}
 	return events[0].Position
 }
+
+// TestEventAtReadsARange: eventstore.EventAt finds each event through
+// ReadRange, and nothing past the head.
+func TestEventAtReadsARange(t *testing.T) {
+	store, err := OpenEmbedded(testContext(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	appendN(t, store, "at", 30)
+	all := readEvents(t, store)
+	for _, want := range all {
+		got, ok, err := eventstore.EventAt(testContext(t), store, want.Position)
+		if err != nil || !ok || got.Hash != want.Hash || got.Position != want.Position {
+			t.Fatalf("got %d (%v, %v), want the event at %d", got.Position, ok, err, want.Position)
+		}
+	}
+	if _, ok, err := eventstore.EventAt(testContext(t), store, eventstore.Position(len(all))+1); ok || err != nil {
+		t.Fatalf("got %v, %v past the head; want not found", ok, err)
+	}
+}
