@@ -536,6 +536,9 @@ func (r *BinaryReader) Uvarint() uint64 {
 	return v
 }
 
+// Varint reads a signed varint.
+func (r *BinaryReader) Varint() int64 { return r.varint() }
+
 func (r *BinaryReader) varint() int64 {
 	v, n := binary.Varint(r.b)
 	if n <= 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -52,6 +53,10 @@ var ErrPositionGap = errors.New("projections: gap in the log's positions")
 type Config struct {
 	// Dir holds the snapshot (views.snap). Empty: no snapshots, every start rebuilds.
 	Dir string
+	// Sealed holds the sealed segments of the log (sealed.go), which a
+	// rebuild reads instead of decoding the log. Empty: Dir's "sealed"
+	// directory, or none when Dir is empty too.
+	Sealed string
 	// SnapshotInterval spaces snapshots of a running projector (default 30s).
 	SnapshotInterval time.Duration
 	// Publisher receives every change on ledger.views.<view>.<key>.
@@ -76,6 +81,9 @@ type Projector struct {
 	s        *state
 	advanced chan struct{} // closed and replaced whenever s.Pos moves
 
+	// sealer writes the sealed segments; nil without a directory for them.
+	sealer *sealer
+
 	subsMu sync.Mutex
 	subs   map[*subscriber]struct{}
 	wake   chan struct{} // nudges the publisher
@@ -97,6 +105,12 @@ func New(cfg Config) (*Projector, error) {
 	}
 	p := &Projector{cfg: cfg, log: logger, s: newState(), advanced: make(chan struct{}),
 		subs: map[*subscriber]struct{}{}, wake: make(chan struct{}, 1)}
+	if cfg.Sealed == "" && cfg.Dir != "" {
+		cfg.Sealed = filepath.Join(cfg.Dir, sealedDirName)
+	}
+	if cfg.Sealed != "" {
+		p.sealer = newSealer(cfg.Sealed, logger)
+	}
 	if cfg.Dir != "" {
 		s, err := loadSnapshot(cfg.Dir)
 		switch {
@@ -215,6 +229,9 @@ func (p *Projector) applyBatch(batch []decoded) error {
 func (p *Projector) applyLocked(batch []decoded, lane *coverLane) (bool, error) {
 	batch, err := admit(batch, p.s.Pos)
 	p.s.applyAll(batch, lane)
+	if p.sealer != nil {
+		p.sealer.add(batch)
+	}
 	return len(batch) > 0, err
 }
 

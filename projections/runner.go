@@ -82,11 +82,16 @@ func envelop(e *rawEvent, ev domain.Event, err error) decoded {
 }
 
 // CatchUp applies every event of the log after the views' position, up to
-// the head as of the call. Decoding runs on every core while two goroutines
-// (lanes.go) apply the decoded events, each its part in log order.
+// the head as of the call: first from the sealed segments, as far as they
+// go (sealed.go), then from the log. Decoding runs on every core while two
+// goroutines (lanes.go) apply the decoded events, each its part in log order.
 func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	c, end := p.startCatchUp()
 	defer end()
+	if err := p.catchUpSealed(ctx, r, c); err != nil {
+		return c.result(err)
+	}
+	c.release() // Position takes the read lock
 	err := eventstore.ReadInParallel(ctx, r, p.Position(), eventstore.Pipeline[rawEvent, decoded]{
 		Size: decodeBatchEvents,
 		Keep: rawOf,

@@ -1,0 +1,339 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/google/uuid"
+
+	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
+)
+
+// Sealed segments: the log in a form made for rebuilding the views. Every
+// segmentEvents events, the projector writes what the views read of them
+// (the envelope, and the event in domain's binary form) to one file of its
+// sealed directory; a later rebuild from position 0 (a new version of the
+// views, a lost snapshot) reads those files instead of decoding the JSON,
+// then the log past the last of them.
+//
+// The log stays the truth. A segment is derived from events the views
+// applied, which the store had verified against the hash chain. It is
+// checked when read: its CRC-32C against damage, its header against the
+// positions it should hold, and the hash it recorded for its last event
+// against the log's (eventstore.EventAt), which by the chain vouches that
+// the log's events up to there are the ones it was made from; a segment
+// that fails is deleted with those after it, and the rebuild reads the log
+// from there, writing them again. Like the snapshot, it guards against
+// damage, not against someone who may rewrite the projector's files: an
+// audit (ledger verify) reads the log, never a segment.
+//
+// A segment file, named by its first position:
+//
+//	magic    segmentMagic, then the binary form's version (one byte)
+//	first    uvarint: the first position
+//	count    uvarint: segmentEvents (a multiple of decodeBatchEvents)
+//	count times:
+//	  type   a string of the segment's table (domain.BinaryWriter)
+//	  id     16 bytes
+//	  day    varint: the business day (day)
+//	  body   one byte: 1 when the event follows in the binary form
+//	  hash   32 bytes, after each decodeBatchEvents-th position only: a
+//	         rebuild applies the segment in those runs, and the views
+//	         keep the hash of a run's last event (the snapshot's checkpoint)
+//	crc      4 bytes little-endian: CRC-32C of all that precedes
+const (
+	sealedDirName  = "sealed"
+	segmentMagic   = "ledger-sealed-v1\n"
+	segmentEvents  = 128 * decodeBatchEvents
+	segmentCRCSize = 4
+	segmentIDSize  = 16
+	segmentHash    = 32
+	// sealedQueue is how many decoded runs of segments wait for the views.
+	sealedQueue = 8
+)
+
+// errSegment: a segment file that cannot be used.
+var errSegment = errors.New("projections: sealed segment unusable")
+
+// segmentName is the file of the segment beginning at position first.
+func segmentName(first uint64) string { return fmt.Sprintf("%016d.seg", first) }
+
+// sealer writes the events the views apply into segments. It starts at a
+// segment's first position and writes a segment only when it saw all of
+// it in order; one already on disk is not written again.
+type sealer struct {
+	dir   string
+	size  uint64 // events per segment: segmentEvents, fewer in tests
+	log   *slog.Logger
+	w     *domain.BinaryWriter
+	buf   []byte
+	first uint64 // the segment being written; 0 while waiting for one's start
+	next  uint64 // the position it expects next
+}
+
+func newSealer(dir string, log *slog.Logger) *sealer {
+	return &sealer{dir: dir, size: segmentEvents, log: log, w: domain.NewBinaryWriter()}
+}
+
+// firstOf is the first position of the segment holding position pos.
+func (sl *sealer) firstOf(pos uint64) uint64 { return (pos-1)/sl.size*sl.size + 1 }
+
+// add takes the events just applied, in log order.
+func (sl *sealer) add(batch []decoded) {
+	for i := range batch {
+		d := &batch[i]
+		if sl.first != 0 && d.env.Pos != sl.next {
+			sl.first = 0 // a gap: this segment cannot be sealed
+		}
+		if sl.first == 0 && !sl.begin(d.env.Pos) {
+			continue
+		}
+		if err := sl.append(d); err != nil {
+			sl.log.Warn("projections: segment not sealed", "first", sl.first, "err", err)
+			sl.first = 0
+			continue
+		}
+		if sl.next++; sl.next == sl.first+sl.size {
+			sl.seal()
+		}
+	}
+}
+
+// begin starts a segment at pos if a segment starts there and its file is
+// not written yet.
+func (sl *sealer) begin(pos uint64) bool {
+	if sl.firstOf(pos) != pos {
+		return false
+	}
+	if _, err := os.Stat(filepath.Join(sl.dir, segmentName(pos))); err == nil {
+		return false
+	}
+	sl.first, sl.next = pos, pos
+	sl.w.Reset()
+	sl.buf = append(sl.buf[:0], segmentMagic...)
+	sl.buf = append(sl.buf, domain.BinaryVersion)
+	sl.buf = binary.AppendUvarint(sl.buf, pos)
+	sl.buf = binary.AppendUvarint(sl.buf, sl.size)
+	return true
+}
+
+// append writes one event.
+func (sl *sealer) append(d *decoded) error {
+	sl.buf = sl.w.AppendString(sl.buf, d.env.Type)
+	sl.buf = append(sl.buf, d.env.ID[:]...)
+	sl.buf = binary.AppendVarint(sl.buf, int64(d.env.Day))
+	if d.ev == nil {
+		sl.buf = append(sl.buf, 0)
+	} else {
+		var err error
+		if sl.buf, err = sl.w.AppendEvent(append(sl.buf, 1), d.ev); err != nil {
+			return err
+		}
+	}
+	if d.env.Pos%decodeBatchEvents == 0 {
+		sl.buf = append(sl.buf, d.env.Hash[:]...)
+	}
+	return nil
+}
+
+// seal writes the finished segment. A segment is derived data, written
+// without fsync: one lost or torn in a crash fails its check and is
+// written again.
+func (sl *sealer) seal() {
+	first := sl.first
+	sl.first = 0
+	sl.buf = binary.LittleEndian.AppendUint32(sl.buf, crc32.Checksum(sl.buf, snapshotTable))
+	if err := os.MkdirAll(sl.dir, 0o755); err != nil {
+		sl.log.Warn("projections: segment not sealed", "first", first, "err", err)
+		return
+	}
+	tmp := filepath.Join(sl.dir, segmentName(first)+".tmp")
+	err := os.WriteFile(tmp, sl.buf, 0o644)
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(sl.dir, segmentName(first)))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		sl.log.Warn("projections: segment not sealed", "first", first, "err", err)
+	}
+}
+
+// catchUpSealed applies the sealed segments from the one holding the
+// position after the views' on, as far as they go and pass their checks.
+// Decoding runs on its own goroutine while c applies, run by run.
+func (p *Projector) catchUpSealed(ctx context.Context, r Reader, c *catchUp) error {
+	if p.sealer == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runs, free := make(chan []decoded, sealedQueue), make(chan []decoded, sealedQueue+2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(runs)
+		readErr <- p.readSegments(ctx, r, p.Position(), runs, free)
+	}()
+	var applyErr error
+	applied := 0
+	for run := range runs {
+		if applyErr == nil {
+			if applyErr = c.apply(run); applyErr != nil {
+				cancel()
+			}
+			applied += len(run)
+		}
+		clear(run)
+		select {
+		case free <- run[:0]:
+		default:
+		}
+	}
+	if applied > 0 {
+		p.log.Info("projections: applied sealed segments", "events", applied, "position", p.s.Pos)
+	}
+	if err := <-readErr; applyErr == nil && err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return applyErr
+}
+
+// readSegments decodes the segments from the one holding position after+1
+// into runs for the views.
+func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, runs chan<- []decoded, free chan []decoded) error {
+	var br domain.BinaryReader
+	sl := p.sealer
+	for first := sl.firstOf(after + 1); ; first += sl.size {
+		data, err := os.ReadFile(filepath.Join(p.sealer.dir, segmentName(first)))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err == nil {
+			err = p.checkSegment(ctx, r, first, data)
+		}
+		if err == nil {
+			br.Reset(data[len(segmentMagic)+1 : len(data)-segmentCRCSize])
+			br.Uvarint() // first and count, checked above
+			br.Uvarint()
+			err = decodeSegment(ctx, &br, first, sl.size, runs, free)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			p.log.Warn("projections: sealed segments dropped; reading the log from there", "first", first, "err", err)
+			p.dropSegments(first)
+			return nil
+		}
+	}
+}
+
+// checkSegment checks a segment's checksum, header and last hash.
+func (p *Projector) checkSegment(ctx context.Context, r Reader, first uint64, data []byte) error {
+	head := len(segmentMagic) + 1
+	if len(data) < head+segmentCRCSize || !bytes.HasPrefix(data, []byte(segmentMagic)) || data[head-1] != domain.BinaryVersion {
+		return fmt.Errorf("%w: not a segment of this version", errSegment)
+	}
+	body, sum := data[:len(data)-segmentCRCSize], data[len(data)-segmentCRCSize:]
+	if crc32.Checksum(body, snapshotTable) != binary.LittleEndian.Uint32(sum) {
+		return fmt.Errorf("%w: checksum", errSegment)
+	}
+	var br domain.BinaryReader
+	br.Reset(body[head:])
+	if got, n := br.Uvarint(), br.Uvarint(); br.Err() != nil || got != first || n != p.sealer.size {
+		return fmt.Errorf("%w: header", errSegment)
+	}
+	if len(body) < segmentHash {
+		return fmt.Errorf("%w: too short", errSegment)
+	}
+	last := first + p.sealer.size - 1
+	e, ok, err := eventstore.EventAt(ctx, r, last)
+	switch {
+	case err != nil:
+		return fmt.Errorf("projections: check segment at %d: %w", last, err)
+	case !ok:
+		return fmt.Errorf("%w: the log ends before %d", errSegment, last)
+	case !bytes.Equal(e.Hash[:], body[len(body)-segmentHash:]):
+		return fmt.Errorf("%w: the log's event %d has another hash", errSegment, last)
+	}
+	return nil
+}
+
+// decodeSegment decodes a checked segment's events into runs.
+func decodeSegment(ctx context.Context, br *domain.BinaryReader, first, size uint64, runs chan<- []decoded, free chan []decoded) error {
+	var run []decoded
+	for pos := first; pos < first+size; pos++ {
+		if run == nil {
+			select {
+			case run = <-free:
+			default:
+				run = make([]decoded, 0, decodeBatchEvents)
+			}
+		}
+		d, err := decodeSealed(br, pos)
+		if err != nil {
+			return fmt.Errorf("%w: event %d: %w", errSegment, pos, err)
+		}
+		if run = append(run, d); len(run) == decodeBatchEvents {
+			select {
+			case runs <- run:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			run = nil
+		}
+	}
+	if br.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the events", errSegment, br.Len())
+	}
+	return nil
+}
+
+// decodeSealed decodes one event of a segment.
+func decodeSealed(br *domain.BinaryReader, pos uint64) (decoded, error) {
+	eventType := br.ReadString()
+	var id uuid.UUID
+	copy(id[:], br.Fixed(segmentIDSize))
+	env := envelope{Pos: pos, ID: id, Type: eventType, Code: knownTypes[eventType], Day: day(br.Varint()),
+		Business: !notBusiness(eventType)}
+	body := br.Fixed(1)
+	if err := br.Err(); err != nil {
+		return decoded{}, err
+	}
+	var ev domain.Event
+	if body[0] == 1 {
+		var err error
+		if ev, err = br.Event(); err != nil {
+			return decoded{}, err
+		}
+	}
+	if (ev != nil) != Reads(eventType) || body[0] > 1 {
+		// Written by views that read other types than these.
+		return decoded{}, fmt.Errorf("body of a %s", eventType)
+	}
+	if pos%decodeBatchEvents == 0 {
+		copy(env.Hash[:], br.Fixed(segmentHash))
+	}
+	return decoded{env: env, ev: ev}, br.Err()
+}
+
+// dropSegments deletes the segment beginning at first and those after it.
+func (p *Projector) dropSegments(first uint64) {
+	for ; ; first += p.sealer.size {
+		err := os.Remove(filepath.Join(p.sealer.dir, segmentName(first)))
+		if errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if err != nil {
+			p.log.Warn("projections: sealed segment not deleted", "first", first, "err", err)
+			return
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hrss-ledger/ledger/domain"
+	"github.com/hrss-ledger/ledger/eventstore"
+)
+
+// testSegmentEvents is the segments' length in these tests: one run, so
+// that a short log has several.
+const testSegmentEvents = decodeBatchEvents
+
+// sealedHistory is a log of several test segments and a part of one.
+func sealedHistory(t *testing.T, seed uint64) ([][]domain.Event, eventstore.Store) {
+	t.Helper()
+	history := randomHistory(seed, 1500)
+	store := storeOf(t, history, func(domain.Event) bool { return true })
+	head, err := store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head < 3*testSegmentEvents || head%testSegmentEvents == 0 {
+		t.Fatalf("a log of %d events; the tests want three segments and a part", head)
+	}
+	return history, store
+}
+
+// sealedProjector returns a projector keeping test segments in dir, and
+// what it logs.
+func sealedProjector(t *testing.T, dir string) (*Projector, *bytes.Buffer) {
+	t.Helper()
+	logged := &bytes.Buffer{}
+	p, err := New(Config{Sealed: dir, Logger: slog.New(slog.NewTextHandler(logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.sealer.size = testSegmentEvents
+	return p, logged
+}
+
+// catchUpTo brings p up to the head of r.
+func catchUpTo(t *testing.T, p *Projector, r Reader) {
+	t.Helper()
+	if err := p.CatchUp(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// segmentFiles lists the segments in dir.
+func segmentFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// sameState checks that two projectors hold the same views: as rendered,
+// and field by field of their state (but for the sum the covers lane keeps
+// of its reads ahead, which depends on where its batches began).
+func sameState(t *testing.T, got, want *Projector) {
+	t.Helper()
+	sameViews(t, "sealed", got, want)
+	got.s.warmed, want.s.warmed = 0, 0
+	if !reflect.DeepEqual(got.s, want.s) {
+		t.Fatalf("the state differs")
+	}
+}
+
+func TestRebuildFromSealedSegments(t *testing.T) {
+	_, store := sealedHistory(t, 31)
+	fromLog := project(t, store)
+	head := fromLog.Position()
+
+	dir := t.TempDir()
+	first, _ := sealedProjector(t, dir)
+	catchUpTo(t, first, store)
+	files := segmentFiles(t, dir)
+	if got, want := len(files), int(head/testSegmentEvents); got != want {
+		t.Fatalf("got %d segments sealed for %d events, want %d", got, head, want)
+	}
+	t.Run("a rebuild that writes the segments equals one from the log", func(t *testing.T) {
+		sameState(t, first, fromLog)
+	})
+	t.Run("a rebuild from the segments reads them and equals one from the log", func(t *testing.T) {
+		again, logged := sealedProjector(t, dir)
+		catchUpTo(t, again, store)
+		want := "events=" + strconv.Itoa(len(files)*testSegmentEvents)
+		if !strings.Contains(logged.String(), want) {
+			t.Fatalf("got log %q, want the segments' %s applied", logged.String(), want)
+		}
+		sameState(t, again, fromLog)
+	})
+	t.Run("segments written live, one event at a time, are the same bytes", func(t *testing.T) {
+		liveDir := t.TempDir()
+		live, _ := sealedProjector(t, liveDir)
+		err := store.Read(context.Background(), 0, func(e eventstore.Event) error {
+			return live.applyBatch([]decoded{decode(&e, nil)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range files {
+			got, err := os.ReadFile(filepath.Join(liveDir, filepath.Base(name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := os.ReadFile(name)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s differs from the catch-up's", filepath.Base(name))
+			}
+		}
+	})
+}
+
+func TestDamagedSealedSegments(t *testing.T) {
+	_, store := sealedHistory(t, 32)
+	fromLog := project(t, store)
+	_, otherStore := sealedHistory(t, 33)
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string, files []string)
+		log    eventstore.Store
+	}{
+		{"a segment with a flipped byte", func(t *testing.T, _ string, files []string) {
+			flipByte(t, files[1], 100)
+		}, store},
+		{"a segment cut short", func(t *testing.T, _ string, files []string) {
+			if err := os.Truncate(files[1], 1000); err != nil {
+				t.Fatal(err)
+			}
+		}, store},
+		{"a segment of another position", func(t *testing.T, _ string, files []string) {
+			data, _ := os.ReadFile(files[2])
+			if err := os.WriteFile(files[1], data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, store},
+		{"segments of another log", func(t *testing.T, dir string, _ []string) {
+			other, _ := sealedProjector(t, t.TempDir())
+			other.sealer.dir = dir
+			for _, f := range segmentFiles(t, dir) {
+				os.Remove(f)
+			}
+			catchUpTo(t, other, otherStore)
+		}, store},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" is dropped with those after it, and the rebuild reads the log", func(t *testing.T) {
+			dir := t.TempDir()
+			first, _ := sealedProjector(t, dir)
+			catchUpTo(t, first, tc.log)
+			files := segmentFiles(t, dir)
+			tc.damage(t, dir, files)
+
+			again, logged := sealedProjector(t, dir)
+			catchUpTo(t, again, store)
+			if !strings.Contains(logged.String(), "sealed segments dropped") {
+				t.Errorf("got log %q, want the segments dropped", logged.String())
+			}
+			sameState(t, again, fromLog)
+			rewritten := segmentFiles(t, dir)
+			if len(rewritten) != len(files) {
+				t.Fatalf("got %d segments after the rebuild, want %d written again", len(rewritten), len(files))
+			}
+			third, _ := sealedProjector(t, dir)
+			catchUpTo(t, third, store)
+			sameState(t, third, fromLog)
+		})
+	}
+}
+
+// TestSealedSegmentsAfterASnapshot: a projector that starts from a
+// snapshot in the middle of a segment reads the segments after it, and
+// seals nothing it did not see whole.
+func TestSealedSegmentsAfterASnapshot(t *testing.T) {
+	_, store := sealedHistory(t, 34)
+	dir := t.TempDir()
+	writer, _ := sealedProjector(t, dir)
+	catchUpTo(t, writer, store)
+	const snapshotAt = 2*testSegmentEvents + 100
+
+	resumed, logged := sealedProjector(t, dir)
+	resumed.s = prefix(t, store, snapshotAt).s
+	catchUpTo(t, resumed, store)
+	if !strings.Contains(logged.String(), "applied sealed segments") {
+		t.Errorf("got log %q, want segments applied", logged.String())
+	}
+	sameState(t, resumed, project(t, store))
+
+	fresh := t.TempDir()
+	sealing, _ := sealedProjector(t, fresh)
+	sealing.s = prefix(t, store, snapshotAt).s
+	catchUpTo(t, sealing, store)
+	if got, want := len(segmentFiles(t, fresh)), len(segmentFiles(t, dir))-snapshotAt/testSegmentEvents-1; got != want {
+		t.Errorf("got %d segments sealed after a snapshot at %d, want %d", got, snapshotAt, want)
+	}
+}
+
+// prefix returns the views of the log's first n events.
+func prefix(t *testing.T, r Reader, n uint64) *Projector {
+	t.Helper()
+	p := project(t, upTo{r, n})
+	if p.Position() != n {
+		t.Fatalf("got views at %d, want %d", p.Position(), n)
+	}
+	return p
+}
+
+func flipByte(t *testing.T, name string, at int64) {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x40
+	if _, err := f.WriteAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// upTo is a log read only up to position n.
+type upTo struct {
+	Reader
+	n uint64
+}
+
+var errPastEnd = errors.New("past the end")
+
+func (u upTo) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	err := u.Reader.Read(ctx, after, func(e eventstore.Event) error {
+		if e.Position > u.n {
+			return errPastEnd
+		}
+		return fn(e)
+	})
+	if errors.Is(err, errPastEnd) {
+		return nil
+	}
+	return err
+}
