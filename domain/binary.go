@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -17,10 +16,12 @@ import (
 // segment is derived from it and can always be made again.
 //
 // A segment is written by one BinaryWriter and read by one BinaryReader
-// from its start, so that a value repeated within the segment (a region, a
-// fund, a person, a date, an amount, a list of indicators) is written once
-// and then named by its number in the segment's table: reading it back
-// costs no parsing and no allocation. An event is
+// from its start, so that a value of few distinct ones (a region, a fund, a
+// kind, a date, an amount, a list of indicators) is written once and then
+// named by its number in the segment's table: reading it back costs no
+// parsing and no allocation. A value of many (a person, a loan, a payment)
+// is written out each time: in a table it would seldom be met again, and it
+// would make the table too large for the processor's cache. An event is
 //
 //	code   uvarint: the type's place in binaryTypes + 1, or 0 for a type
 //	       without a binary form: then its wire name (a string) and its
@@ -41,7 +42,7 @@ import (
 // BinaryVersion names the binary form. Any change to it (a field, the
 // order of binaryTypes) must change the version, so that segments written
 // before are no longer read.
-const BinaryVersion = 1
+const BinaryVersion = 2
 
 // Limits of the binary form, against a damaged segment.
 const (
@@ -63,8 +64,8 @@ var ErrBinaryForm = errors.New("domain: malformed binary event")
 // fieldVisitor reads or writes the fields of an event: one visit function
 // per type serves both ways, so that the two cannot disagree on the order.
 type fieldVisitor interface {
-	str(s *string)  // a value that repeats: kept in the table
-	text(s *string) // a value of this event alone
+	str(s *string)  // a value of few distinct ones (a region, a fund, a kind): kept in the table
+	text(s *string) // a value of many (a person, a loan, a payment): written out
 	date(d *Date)
 	amount(a *decimal.Decimal)
 	integer(n *int)
@@ -126,7 +127,7 @@ var binaryTypes = []binaryType{
 		v.text(&e.PaymentID)
 		v.str(&e.ProgramID)
 		v.str((*string)(&e.SubsidyType))
-		v.str(&e.BeneficiaryID)
+		v.text(&e.BeneficiaryID)
 		v.str(&e.FundID)
 		v.str(&e.RegionCode)
 		v.amount(&e.Amount)
@@ -136,7 +137,7 @@ var binaryTypes = []binaryType{
 	binaryOf(func(v fieldVisitor, e *SubsidyReversed) {
 		v.text(&e.PaymentID)
 		v.str(&e.ProgramID)
-		v.str(&e.BeneficiaryID)
+		v.text(&e.BeneficiaryID)
 		v.str(&e.FundID)
 		v.str(&e.RegionCode)
 		v.amount(&e.Amount)
@@ -145,8 +146,8 @@ var binaryTypes = []binaryType{
 		v.text(&e.Document)
 	}),
 	binaryOf(func(v fieldVisitor, e *LoanIssued) {
-		v.str(&e.LoanID)
-		v.str(&e.BorrowerID)
+		v.text(&e.LoanID)
+		v.text(&e.BorrowerID)
 		v.str((*string)(&e.BorrowerKind))
 		v.strs(&e.Partners)
 		v.str(&e.Bank)
@@ -162,14 +163,14 @@ var binaryTypes = []binaryType{
 		v.text(&e.Document)
 	}),
 	binaryOf(func(v fieldVisitor, e *LoanRepaid) {
-		v.str(&e.LoanID)
+		v.text(&e.LoanID)
 		v.str(&e.Bank)
 		v.amount(&e.Principal)
 		v.amount(&e.Interest)
 		v.date(&e.Date)
 	}),
 	binaryOf(func(v fieldVisitor, e *InterestSubsidyPaid) {
-		v.str(&e.LoanID)
+		v.text(&e.LoanID)
 		v.str(&e.FundID)
 		v.str(&e.RegionCode)
 		v.amount(&e.Amount)
@@ -177,12 +178,12 @@ var binaryTypes = []binaryType{
 		v.text(&e.Document)
 	}),
 	binaryOf(func(v fieldVisitor, e *LoanDefaulted) {
-		v.str(&e.LoanID)
+		v.text(&e.LoanID)
 		v.date(&e.Date)
 		v.text(&e.Reason)
 	}),
 	binaryOf(func(v fieldVisitor, e *LoanCompensated) {
-		v.str(&e.LoanID)
+		v.text(&e.LoanID)
 		v.str(&e.GuaranteeFundID)
 		v.str(&e.Bank)
 		v.amount(&e.Amount)
@@ -190,13 +191,13 @@ var binaryTypes = []binaryType{
 		v.text(&e.Document)
 	}),
 	binaryOf(func(v fieldVisitor, e *LoanRecovered) {
-		v.str(&e.LoanID)
+		v.text(&e.LoanID)
 		v.str(&e.GuaranteeFundID)
 		v.amount(&e.Amount)
 		v.date(&e.Date)
 	}),
 	binaryOf(func(v fieldVisitor, e *LoanWrittenOff) {
-		v.str(&e.LoanID)
+		v.text(&e.LoanID)
 		v.str(&e.FundID)
 		v.str(&e.GuaranteeFundID)
 		v.amount(&e.Amount)
@@ -204,12 +205,12 @@ var binaryTypes = []binaryType{
 		v.text(&e.Document)
 	}),
 	binaryOf(func(v fieldVisitor, e *LoanClosed) {
-		v.str(&e.LoanID)
+		v.text(&e.LoanID)
 		v.date(&e.Date)
 	}),
 	binaryOf(func(v fieldVisitor, e *PlacementRecorded) {
 		v.text(&e.PlacementID)
-		v.str(&e.BeneficiaryID)
+		v.text(&e.BeneficiaryID)
 		v.str((*string)(&e.Kind))
 		v.str(&e.RegionCode)
 		v.date(&e.Date)
@@ -218,7 +219,7 @@ var binaryTypes = []binaryType{
 	}),
 	binaryOf(func(v fieldVisitor, e *PlacementReversed) {
 		v.text(&e.PlacementID)
-		v.str(&e.BeneficiaryID)
+		v.text(&e.BeneficiaryID)
 		v.str(&e.RegionCode)
 		v.date(&e.PlacementDate)
 		v.indicators(&e.Indicators)
@@ -227,7 +228,7 @@ var binaryTypes = []binaryType{
 	}),
 	binaryOf(func(v fieldVisitor, e *TrainingRecorded) {
 		v.text(&e.TrainingID)
-		v.str(&e.BeneficiaryID)
+		v.text(&e.BeneficiaryID)
 		v.str((*string)(&e.CourseKind))
 		v.str(&e.RegionCode)
 		v.date(&e.Date)
@@ -280,6 +281,7 @@ type amountKey struct {
 // in its table. Not safe for concurrent use.
 type BinaryWriter struct {
 	buf     []byte
+	key     []byte // a list's key, built here to look it up without allocating
 	strings map[string]uint64
 	amounts map[amountKey]uint64
 	lists   map[string]uint64
@@ -295,9 +297,12 @@ func NewBinaryWriter() *BinaryWriter {
 
 // Reset empties the table: what the writer appends next begins a segment.
 func (w *BinaryWriter) Reset() {
-	w.strings = map[string]uint64{}
-	w.amounts = map[amountKey]uint64{}
-	w.lists = map[string]uint64{}
+	if w.strings == nil {
+		w.strings, w.amounts, w.lists = map[string]uint64{}, map[amountKey]uint64{}, map[string]uint64{}
+	}
+	clear(w.strings)
+	clear(w.amounts)
+	clear(w.lists)
 }
 
 // AppendEvent appends e in the binary form to dst.
@@ -417,12 +422,12 @@ func (w *BinaryWriter) flag(b *bool) {
 }
 
 func (w *BinaryWriter) indicators(l *[]Indicator) {
-	key := listKey(*l)
-	if k, ok := w.lists[key]; ok {
+	w.key = appendListKey(w.key[:0], *l)
+	if k, ok := w.lists[string(w.key)]; ok {
 		w.buf = binary.AppendUvarint(w.buf, k)
 		return
 	}
-	w.lists[key] = uint64(len(w.lists) + 1)
+	w.lists[string(w.key)] = uint64(len(w.lists) + 1)
 	w.buf = binary.AppendUvarint(w.buf, 0)
 	w.listLen(*l == nil, len(*l))
 	for i := range *l {
@@ -430,18 +435,16 @@ func (w *BinaryWriter) indicators(l *[]Indicator) {
 	}
 }
 
-// listKey tells lists apart, nil from empty included.
-func listKey(l []Indicator) string {
+// appendListKey appends a key that tells lists apart, nil from empty included.
+func appendListKey(dst []byte, l []Indicator) []byte {
 	if l == nil {
-		return ""
+		return dst
 	}
-	var b strings.Builder
-	b.WriteByte('[')
+	dst = append(dst, '[')
 	for _, ind := range l {
-		b.WriteString(string(ind))
-		b.WriteByte(0)
+		dst = append(append(dst, ind...), 0)
 	}
-	return b.String()
+	return dst
 }
 
 func (w *BinaryWriter) strs(l *[]string) {
@@ -474,6 +477,8 @@ type BinaryReader struct {
 // Reset starts reading a segment: the table empties.
 func (r *BinaryReader) Reset(segment []byte) {
 	r.b, r.err = segment, nil
+	clear(r.strings)
+	clear(r.lists)
 	r.strings, r.amounts, r.lists = r.strings[:0], r.amounts[:0], r.lists[:0]
 }
 
