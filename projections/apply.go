@@ -24,13 +24,15 @@ type envelope struct {
 
 // apply folds one decoded event into the state. The caller guarantees that
 // positions arrive in increasing order and each exactly once.
-func (s *state) apply(env envelope, ev domain.Event) {
-	s.applyMain(env, ev)
+func (s *state) apply(env envelope, ev domain.Event, hints *acctHints) {
+	s.applyMain(env, ev, hints)
 	s.applyCovers(env.Pos, env.Day, ev)
 }
 
-// applyMain folds in everything of an event but real-name counting.
-func (s *state) applyMain(env envelope, ev domain.Event) {
+// applyMain folds in everything of an event but real-name counting. hints
+// (nil: none) are the numbers of its postings' accounts, as a sealed
+// segment recorded them; applyMain records there the numbers it finds.
+func (s *state) applyMain(env envelope, ev domain.Event, hints *acctHints) {
 	d := env.Day
 	s.Pos, s.Hash = env.Pos, env.Hash
 	if d > s.LastDay && env.Business {
@@ -40,7 +42,7 @@ func (s *state) applyMain(env envelope, ev domain.Event) {
 	if ev == nil {
 		return // a kind of event no view reads
 	}
-	s.post(env.Pos, d, ev)
+	s.post(env.Pos, d, ev, hints)
 	switch e := ev.(type) {
 	case domain.RegionDefined:
 		s.defineRegion(e)
@@ -156,7 +158,7 @@ func (s *state) intern(list *[]string, index map[string]int32, v string) int32 {
 
 // post records the event's double-entry postings in every account's history
 // and in the fund flows.
-func (s *state) post(pos uint64, d day, ev domain.Event) {
+func (s *state) post(pos uint64, d day, ev domain.Event, hints *acctHints) {
 	var buf [maxLegs]leg
 	ls := legs(ev, &buf)
 	if len(ls) == 0 {
@@ -165,9 +167,9 @@ func (s *state) post(pos uint64, d day, ev domain.Event) {
 	doc := s.internDoc(document(ev))
 	s.Events.at(s.Events.N - 1).Doc = doc
 	_, allocation := ev.(domain.FundAllocated)
-	for _, l := range ls {
+	for i, l := range ls {
 		amount := fen(l.amount)
-		from, to := s.account(l.from), s.account(l.to)
+		from, to := s.hintedAccount(l.from, hints, 2*i), s.hintedAccount(l.to, hints, 2*i+1)
 		s.entry(from, to, pos, -amount)
 		s.entry(to, from, pos, amount)
 		if id := s.Accounts.at(int(from)).Fund; id != "" {

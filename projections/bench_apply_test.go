@@ -27,7 +27,7 @@ func BenchmarkPlaceOnePersonOften(b *testing.B) {
 		pos := uint64(0)
 		apply := func(ev domain.Event) {
 			pos++
-			s.apply(envelope{Pos: pos, Type: ev.EventType(), Day: dayOf(ev.BusinessDate()), Business: true}, ev)
+			s.apply(envelope{Pos: pos, Type: ev.EventType(), Day: dayOf(ev.BusinessDate()), Business: true}, ev, nil)
 			s.settleOpened()
 		}
 		for _, r := range propRegions {
@@ -60,7 +60,7 @@ func BenchmarkApply(b *testing.B) {
 		s := newState()
 		start := threadCPU(b)
 		for i := range log {
-			s.applyMain(log[i].env, log[i].ev)
+			s.applyMain(log[i].env, log[i].ev, nil)
 			if (i+1)%decodeBatchEvents == 0 {
 				s.settleOpened() // as a batch's end does (showLocked)
 			}

@@ -162,13 +162,13 @@ func (s *state) applyAll(batch []decoded, lane *coverLane) {
 			lane.join() // its batches come first
 		}
 		for i := range batch {
-			s.apply(batch[i].env, batch[i].ev)
+			s.apply(batch[i].env, batch[i].ev, &batch[i].hints)
 		}
 		return
 	}
 	lane.send(s, batch)
 	for i := range batch {
-		s.applyMain(batch[i].env, batch[i].ev)
+		s.applyMain(batch[i].env, batch[i].ev, &batch[i].hints)
 	}
 }
 

@@ -106,12 +106,46 @@ func legs(ev domain.Event, buf *[maxLegs]leg) []leg {
 	return nil
 }
 
-// beneficiaryPrefix begins the name of every beneficiary's account.
-var beneficiaryPrefix = func() string {
-	prefix := strings.TrimSuffix(domain.BeneficiaryAccount("x"), "x")
-	assert(domain.BeneficiaryAccount("B1") == prefix+"B1", "a beneficiary's account is not prefix+id")
-	return prefix
+// acctPrefixes begin the names of the accounts of each kind: a name is
+// its kind's prefix and its owner's id.
+var acctPrefixes = func() (prefixes [acctWriteOff + 1]string) {
+	for k := range prefixes {
+		r := acctRef{kind: acctKind(k), id: "x"}
+		prefixes[k] = strings.TrimSuffix(r.name(), "x")
+		r.id = "B1"
+		assert(r.name() == prefixes[k]+"B1", "an account's name is not its kind's prefix and its owner's id")
+	}
+	return prefixes
 }()
+
+// beneficiaryPrefix begins the name of every beneficiary's account.
+var beneficiaryPrefix = acctPrefixes[acctBeneficiary]
+
+// acctHints are the numbers of an event's accounts, the from and to of each
+// leg in turn; 0 where unknown.
+type acctHints [2 * maxLegs]int32
+
+// hintedAccount is account, trying first the number hints[i] (a sealed
+// segment's, checked against the account's name: a wrong hint costs the
+// lookup it was to save, never a wrong posting), and recording in hints
+// the number found, for the sealer.
+func (s *state) hintedAccount(r acctRef, hints *acctHints, i int) int32 {
+	if hints == nil {
+		return s.account(r)
+	}
+	if h := hints[i]; h > 0 && int(h) < s.Accounts.N && s.Accounts.at(int(h)).is(r) {
+		return h
+	}
+	a := s.account(r)
+	hints[i] = a
+	return a
+}
+
+// is reports whether the account is the one r names.
+func (a *account) is(r acctRef) bool {
+	prefix := acctPrefixes[r.kind]
+	return len(a.Name) == len(prefix)+len(r.id) && a.Name[len(prefix):] == r.id && a.Name[:len(prefix)] == prefix
+}
 
 // account returns the number of the account r names, opening it at the
 // first posting: the number is kept on the account's owner, so that the

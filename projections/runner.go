@@ -23,9 +23,10 @@ const decodeBatchEvents = 512
 
 // decoded is one event ready to apply.
 type decoded struct {
-	env envelope
-	ev  domain.Event
-	err error
+	env   envelope
+	ev    domain.Event
+	err   error
+	hints acctHints // its accounts' numbers: from a sealed segment, or found by applying it
 }
 
 // rawEvent is what decoding needs of an eventstore.Event; a batch waiting

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -45,13 +46,16 @@ import (
 //	  id     16 bytes
 //	  day    varint: the business day (day)
 //	  body   one byte: 1 when the event follows in the binary form
+//	  hints  one byte n ≤ 4, then n uvarints: the numbers of the accounts
+//	         its postings moved money between (acctHints), which the
+//	         rebuild checks and uses instead of looking them up
 //	  hash   32 bytes, after each decodeBatchEvents-th position only: a
 //	         rebuild applies the segment in those runs, and the views
 //	         keep the hash of a run's last event (the snapshot's checkpoint)
 //	crc      4 bytes little-endian: CRC-32C of all that precedes
 const (
 	sealedDirName  = "sealed"
-	segmentMagic   = "ledger-sealed-v1\n"
+	segmentMagic   = "ledger-sealed-v2\n"
 	segmentEvents  = 128 * decodeBatchEvents
 	segmentCRCSize = 4
 	segmentIDSize  = 16
@@ -137,6 +141,14 @@ func (sl *sealer) append(d *decoded) error {
 		if sl.buf, err = sl.w.AppendEvent(append(sl.buf, 1), d.ev); err != nil {
 			return err
 		}
+	}
+	n := len(d.hints)
+	for n > 0 && d.hints[n-1] == 0 {
+		n--
+	}
+	sl.buf = append(sl.buf, byte(n))
+	for _, h := range d.hints[:n] {
+		sl.buf = binary.AppendUvarint(sl.buf, uint64(h))
 	}
 	if d.env.Pos%decodeBatchEvents == 0 {
 		sl.buf = append(sl.buf, d.env.Hash[:]...)
@@ -318,10 +330,21 @@ func decodeSealed(br *domain.BinaryReader, pos uint64) (decoded, error) {
 		// Written by views that read other types than these.
 		return decoded{}, fmt.Errorf("body of a %s", eventType)
 	}
-	if pos%decodeBatchEvents == 0 {
-		copy(env.Hash[:], br.Fixed(segmentHash))
+	d := decoded{env: env, ev: ev}
+	n := br.Fixed(1)
+	if err := br.Err(); err != nil {
+		return decoded{}, err
 	}
-	return decoded{env: env, ev: ev}, br.Err()
+	if int(n[0]) > len(d.hints) {
+		return decoded{}, fmt.Errorf("%d account numbers", n[0])
+	}
+	for i := range int(n[0]) {
+		d.hints[i] = int32(min(br.Uvarint(), math.MaxInt32))
+	}
+	if pos%decodeBatchEvents == 0 {
+		copy(d.env.Hash[:], br.Fixed(segmentHash))
+	}
+	return d, br.Err()
 }
 
 // dropSegments deletes the segment beginning at first and those after it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -256,4 +257,28 @@ func (u upTo) Read(ctx context.Context, after eventstore.Position, fn func(event
 		return nil
 	}
 	return err
+}
+
+// TestWrongAccountHints: account numbers that are wrong (a damaged or
+// foreign segment that passed its checks) cost lookups, never a posting
+// to another account.
+func TestWrongAccountHints(t *testing.T) {
+	_, store := sealedHistory(t, 35)
+	want := project(t, store)
+	rng := rand.New(rand.NewPCG(35, 0))
+	got, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.Read(context.Background(), 0, func(e eventstore.Event) error {
+		d := decode(&e, nil)
+		for i := range d.hints {
+			d.hints[i] = int32(rng.IntN(want.s.Accounts.N + 2))
+		}
+		return got.applyBatch([]decoded{d})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, got, want)
 }
