@@ -468,6 +468,7 @@ func (w *BinaryWriter) listLen(isNil bool, n int) {
 // events read; callers must not modify them. Not safe for concurrent use.
 type BinaryReader struct {
 	b       []byte
+	last    int // the number of the string str read last
 	strings []string
 	amounts []decimal.Decimal
 	lists   [][]Indicator
@@ -523,11 +524,14 @@ func (r *BinaryReader) readJSON() (Event, error) {
 	return e, nil
 }
 
-// ReadString reads a string of the table (BinaryWriter.AppendString).
-func (r *BinaryReader) ReadString() string {
+// ReadString reads a string of the table (BinaryWriter.AppendString),
+// with its number there (1, 2, ...): the same number names the same string
+// throughout the segment, so that a caller can keep what it derives from
+// the string by number.
+func (r *BinaryReader) ReadString() (string, int) {
 	var s string
 	r.str(&s)
-	return s
+	return s, r.last
 }
 
 // Uvarint reads an unsigned varint.
@@ -581,11 +585,12 @@ func (r *BinaryReader) str(s *string) {
 		r.text(s)
 		if r.err == nil {
 			r.strings = append(r.strings, *s)
+			r.last = len(r.strings)
 		}
 	case k > uint64(len(r.strings)):
 		r.fail("string %d of %d", k, len(r.strings))
 	default:
-		*s = r.strings[k-1]
+		*s, r.last = r.strings[k-1], int(k)
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -220,10 +222,12 @@ func (p *Projector) catchUpSealed(ctx context.Context, r Reader, c *catchUp) err
 // readSegments decodes the segments from the one holding position after+1
 // into runs for the views.
 func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, runs chan<- []decoded, free chan []decoded) error {
-	var br domain.BinaryReader
+	var sr segmentReader
+	var data []byte // reused: what is decoded from it is copied out
 	sl := p.sealer
 	for first := sl.firstOf(after + 1); ; first += sl.size {
-		data, err := os.ReadFile(filepath.Join(p.sealer.dir, segmentName(first)))
+		var err error
+		data, err = readFileInto(data, filepath.Join(sl.dir, segmentName(first)))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
@@ -231,10 +235,8 @@ func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, ru
 			err = p.checkSegment(ctx, r, first, data)
 		}
 		if err == nil {
-			br.Reset(data[len(segmentMagic)+1 : len(data)-segmentCRCSize])
-			br.Uvarint() // first and count, checked above
-			br.Uvarint()
-			err = decodeSegment(ctx, &br, first, sl.size, runs, free)
+			sr.reset(data[len(segmentMagic)+1 : len(data)-segmentCRCSize])
+			err = sr.decode(ctx, first, sl.size, runs, free)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -245,6 +247,24 @@ func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, ru
 			return nil
 		}
 	}
+}
+
+// readFileInto reads a whole file into buf, grown as needed.
+func readFileInto(buf []byte, name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return buf, err
+	}
+	buf = slices.Grow(buf[:0], int(info.Size()))[:info.Size()]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return buf, fmt.Errorf("projections: read %s: %w", name, err)
+	}
+	return buf, nil
 }
 
 // checkSegment checks a segment's checksum, header and last hash.
@@ -278,8 +298,32 @@ func (p *Projector) checkSegment(ctx context.Context, r Reader, first uint64, da
 	return nil
 }
 
-// decodeSegment decodes a checked segment's events into runs.
-func decodeSegment(ctx context.Context, br *domain.BinaryReader, first, size uint64, runs chan<- []decoded, free chan []decoded) error {
+// segmentReader decodes segments, one after the other.
+type segmentReader struct {
+	br domain.BinaryReader
+	// types holds what is derived from each event type met in the
+	// segment, by its number in the segment's table.
+	types []sealedType
+}
+
+// sealedType is what decoding derives from an event's type.
+type sealedType struct {
+	name     string
+	code     uint8
+	business bool
+	reads    bool
+}
+
+// reset starts on a checked segment's body.
+func (sr *segmentReader) reset(body []byte) {
+	sr.br.Reset(body)
+	sr.br.Uvarint() // first and count, checked already
+	sr.br.Uvarint()
+	sr.types = sr.types[:0]
+}
+
+// decode decodes the segment's events into runs.
+func (sr *segmentReader) decode(ctx context.Context, first, size uint64, runs chan<- []decoded, free chan []decoded) error {
 	var run []decoded
 	for pos := first; pos < first+size; pos++ {
 		if run == nil {
@@ -289,7 +333,7 @@ func decodeSegment(ctx context.Context, br *domain.BinaryReader, first, size uin
 				run = make([]decoded, 0, decodeBatchEvents)
 			}
 		}
-		d, err := decodeSealed(br, pos)
+		d, err := sr.event(pos)
 		if err != nil {
 			return fmt.Errorf("%w: event %d: %w", errSegment, pos, err)
 		}
@@ -302,19 +346,35 @@ func decodeSegment(ctx context.Context, br *domain.BinaryReader, first, size uin
 			run = nil
 		}
 	}
-	if br.Len() != 0 {
-		return fmt.Errorf("%w: %d bytes after the events", errSegment, br.Len())
+	if sr.br.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the events", errSegment, sr.br.Len())
 	}
 	return nil
 }
 
-// decodeSealed decodes one event of a segment.
-func decodeSealed(br *domain.BinaryReader, pos uint64) (decoded, error) {
-	eventType := br.ReadString()
+// eventType reads an event's type.
+func (sr *segmentReader) eventType() sealedType {
+	name, n := sr.br.ReadString()
+	if sr.br.Err() != nil {
+		return sealedType{}
+	}
+	for len(sr.types) < n {
+		sr.types = append(sr.types, sealedType{})
+	}
+	t := &sr.types[n-1]
+	if t.name != name || t.name == "" {
+		*t = sealedType{name: name, code: knownTypes[name], business: !notBusiness(name), reads: Reads(name)}
+	}
+	return *t
+}
+
+// event decodes one event.
+func (sr *segmentReader) event(pos uint64) (decoded, error) {
+	br := &sr.br
+	t := sr.eventType()
 	var id uuid.UUID
 	copy(id[:], br.Fixed(segmentIDSize))
-	env := envelope{Pos: pos, ID: id, Type: eventType, Code: knownTypes[eventType], Day: day(br.Varint()),
-		Business: !notBusiness(eventType)}
+	env := envelope{Pos: pos, ID: id, Type: t.name, Code: t.code, Day: day(br.Varint()), Business: t.business}
 	body := br.Fixed(1)
 	if err := br.Err(); err != nil {
 		return decoded{}, err
@@ -326,9 +386,9 @@ func decodeSealed(br *domain.BinaryReader, pos uint64) (decoded, error) {
 			return decoded{}, err
 		}
 	}
-	if (ev != nil) != Reads(eventType) || body[0] > 1 {
+	if (ev != nil) != t.reads || body[0] > 1 {
 		// Written by views that read other types than these.
-		return decoded{}, fmt.Errorf("body of a %s", eventType)
+		return decoded{}, fmt.Errorf("body of a %s", t.name)
 	}
 	d := decoded{env: env, ev: ev}
 	n := br.Fixed(1)
