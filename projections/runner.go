@@ -111,6 +111,13 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	return c.result(err)
 }
 
+// catchUpFromSegments applies the sealed segments after the views' position.
+func (p *Projector) catchUpFromSegments(ctx context.Context, r Reader) error {
+	c, end := p.startCatchUp()
+	defer end()
+	return c.result(p.catchUpSealed(ctx, r, c))
+}
+
 // catchUpShared is CatchUp from a read shared with the writer's open
 // (replay.Feed): the events come decoded.
 func (p *Projector) catchUpShared(ctx context.Context, m *replay.Member) error {
@@ -341,14 +348,17 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 }
 
 // catchUpAtStart checks the snapshot against the log and applies the
-// events after it: first those of the read shared with the writer, if
-// any, then whatever the log holds beyond.
+// events after it: first those of the sealed segments, then those of the
+// read shared with the writer, if any, then whatever the log holds beyond.
 func (p *Projector) catchUpAtStart(ctx context.Context, log Log) error {
 	shared := p.cfg.Replay
 	if shared != nil {
 		defer shared.Leave() // never holds the writer's read back
 	}
 	if err := p.resume(ctx, log); err != nil {
+		return err
+	}
+	if err := p.catchUpFromSegments(ctx, log); err != nil {
 		return err
 	}
 	if shared != nil {

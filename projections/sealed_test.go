@@ -16,6 +16,7 @@ import (
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/replay"
 )
 
 // testSegmentEvents is the segments' length in these tests: one run, so
@@ -69,13 +70,15 @@ func segmentFiles(t *testing.T, dir string) []string {
 	return names
 }
 
-// sameState checks that two projectors hold the same views: as rendered,
-// and field by field of their state (but for the sum the covers lane keeps
-// of its reads ahead, which depends on where its batches began).
+// sameState checks that two projectors, at rest, hold the same views: as
+// rendered, and field by field of their state (but for the sum the covers
+// lane keeps of its reads ahead, which depends on where its batches began,
+// and for the changes a running projector has yet to publish).
 func sameState(t *testing.T, got, want *Projector) {
 	t.Helper()
 	sameViews(t, "sealed", got, want)
 	got.s.warmed, want.s.warmed = 0, 0
+	got.s.dirty, want.s.dirty = nil, nil
 	if !reflect.DeepEqual(got.s, want.s) {
 		t.Fatalf("the state differs")
 	}
@@ -281,4 +284,32 @@ func TestWrongAccountHints(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameState(t, got, want)
+}
+
+// TestSealedSegmentsAtStart: a start whose views read the log shared with
+// the writer's open (replay.Feed, as serve shares it) applies the sealed
+// segments first, and takes from the shared read only the events after them.
+func TestSealedSegmentsAtStart(t *testing.T) {
+	_, store := sealedHistory(t, 36)
+	dir := t.TempDir()
+	writer, _ := sealedProjector(t, dir)
+	catchUpTo(t, writer, store)
+
+	feed := replay.NewFeed(store)
+	share, other := feed.Join(Reads), feed.Join(nil)
+	go other.Read(context.Background(), 0, func(replay.Batch) error { return nil })
+	logged := &bytes.Buffer{}
+	p, err := New(Config{Sealed: dir, Replay: share, Logger: slog.New(slog.NewTextHandler(logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.sealer.size = testSegmentEvents
+	stop := running(t, p, store)
+	waitHead(t, p, store)
+	stop()
+	want := "events=" + strconv.Itoa(len(segmentFiles(t, dir))*testSegmentEvents)
+	if !strings.Contains(logged.String(), want) {
+		t.Errorf("got log %q, want the segments' %s applied", logged.String(), want)
+	}
+	sameState(t, p, project(t, store))
 }
