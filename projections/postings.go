@@ -133,8 +133,13 @@ func (s *state) hintedAccount(r acctRef, hints *acctHints, i int) int32 {
 	if hints == nil {
 		return s.account(r)
 	}
-	if h := hints[i]; h > 0 && int(h) < s.Accounts.N && s.Accounts.at(int(h)).is(r) {
-		return h
+	if h := hints[i]; h > 0 && int(h) < s.Accounts.N {
+		if acc := s.Accounts.at(int(h)); acc.is(r) {
+			if acc.loan != nil {
+				s.lastLoan = acc.loan // the loan event's loanRecord finds it
+			}
+			return h
+		}
 	}
 	a := s.account(r)
 	hints[i] = a
@@ -163,7 +168,7 @@ func (s *state) account(r acctRef) int32 {
 		if a, ok := s.AccountIdx[string(name)]; ok {
 			return a
 		}
-		return s.openAccount(r)
+		return s.addAccount(r, string(name))
 	case acctLoan:
 		slot = &s.loanRecord(r.id).Account
 	case acctInterest:
@@ -186,16 +191,25 @@ func (s *state) account(r acctRef) int32 {
 	return *slot
 }
 
-// openAccount adds an account; numbers start at 1 (0 means "none yet").
+// openAccount adds an account unless it exists; numbers start at 1 (0
+// means "none yet").
 func (s *state) openAccount(r acctRef) int32 {
 	name := r.name()
 	if a, ok := s.AccountIdx[name]; ok {
 		return a
 	}
+	return s.addAccount(r, name)
+}
+
+// addAccount adds the account r, named name, which does not exist yet.
+func (s *state) addAccount(r acctRef, name string) int32 {
 	a := int32(s.Accounts.N)
 	acc := account{Name: name}
-	if r.kind == acctFund {
+	switch r.kind {
+	case acctFund:
 		acc.Fund = r.id
+	case acctLoan, acctInterest, acctWriteOff:
+		acc.loan = s.loanRecord(r.id)
 	}
 	s.Accounts.add(acc)
 	s.AccountIdx[name] = a

@@ -135,6 +135,7 @@ type account struct {
 	Fund    string // the fund's id for a fund account, "" otherwise
 	Balance int64
 	Entries history
+	loan    *loan // the loan of a loan's account (principal, interest, write-off)
 }
 
 // fund is a fund's description and its flows by business day.
@@ -282,6 +283,13 @@ func (s *state) reindex() {
 	}
 	if len(s.Docs) == 0 {
 		s.intern(&s.Docs, s.docIndex, "")
+	}
+	for _, l := range s.Loans {
+		for _, a := range []int32{l.Account, l.Interest, l.WriteOff} {
+			if a > 0 && int(a) < s.Accounts.N {
+				s.Accounts.at(int(a)).loan = l
+			}
+		}
 	}
 
 }
