@@ -77,6 +77,7 @@ type fieldVisitor interface {
 // binaryType is the binary form of one event type.
 type binaryType struct {
 	name  string
+	zero  Event // the type's zero value, for tests
 	write func(w *BinaryWriter, e Event)
 	read  func(r *BinaryReader) Event
 }
@@ -85,6 +86,7 @@ func binaryOf[E Event](visit func(v fieldVisitor, e *E)) binaryType {
 	var zero E
 	return binaryType{
 		name: zero.EventType(),
+		zero: zero,
 		write: func(w *BinaryWriter, e Event) {
 			x := e.(E)
 			visit(w, &x)

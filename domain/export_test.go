@@ -105,3 +105,12 @@ func dumpRows[V any](b *strings.Builder, name string, t *rowTable[V], show func(
 		fmt.Fprintf(b, "%s %x = %s\n", name, k[:], show(v))
 	})
 }
+
+// BinaryTypes returns the zero value of each type with a binary form of its own.
+func BinaryTypes() []Event {
+	var out []Event
+	for _, t := range binaryTypes {
+		out = append(out, t.zero)
+	}
+	return out
+}
