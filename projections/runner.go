@@ -83,17 +83,39 @@ func envelop(e *rawEvent, ev domain.Event, err error) decoded {
 }
 
 // CatchUp applies every event of the log after the views' position, up to
-// the head as of the call: first from the sealed segments, as far as they
-// go (sealed.go), then from the log. Decoding runs on every core while two
-// goroutines (lanes.go) apply the decoded events, each its part in log order.
+// the head as of the call: from the sealed segments where there are some
+// (sealed.go), from the log elsewhere. Decoding runs on every core while
+// two goroutines (lanes.go) apply the decoded events, each its part in log
+// order.
 func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	c, end := p.startCatchUp()
 	defer end()
-	if err := p.catchUpSealed(ctx, r, c); err != nil {
-		return c.result(err)
+	for {
+		if err := p.catchUpSealed(ctx, r, c); err != nil {
+			return c.result(err)
+		}
+		c.release() // Position takes the read lock
+		next, ok := p.nextSegment(p.Position())
+		if !ok {
+			break
+		}
+		// A hole in the segments (a start from a snapshot seals nothing of
+		// the segment it begins in): the log fills it, the sealer writes
+		// it, and the segments after it are read.
+		if err := p.catchUpLog(ctx, boundedLog{r, next - 1}, c); err != nil {
+			return c.result(err)
+		}
+		c.release()
+		if p.Position() != next-1 {
+			break // the log ends before the segment, which is not of this log
+		}
 	}
-	c.release() // Position takes the read lock
-	err := eventstore.ReadInParallel(ctx, r, p.Position(), eventstore.Pipeline[rawEvent, decoded]{
+	return c.result(p.catchUpLog(ctx, r, c))
+}
+
+// catchUpLog applies the events of r after the views' position.
+func (p *Projector) catchUpLog(ctx context.Context, r Reader, c *catchUp) error {
+	return eventstore.ReadInParallel(ctx, r, p.Position(), eventstore.Pipeline[rawEvent, decoded]{
 		Size: decodeBatchEvents,
 		Keep: rawOf,
 		NewWorker: func() func([]rawEvent, []decoded) {
@@ -108,7 +130,6 @@ func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 		// (coverLane.send): the runs are reused.
 		Consume: func(_ []rawEvent, out []decoded) error { return c.apply(out) },
 	})
-	return c.result(err)
 }
 
 // catchUpFromSegments applies the sealed segments after the views' position.

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -70,7 +72,10 @@ const (
 var errSegment = errors.New("projections: sealed segment unusable")
 
 // segmentName is the file of the segment beginning at position first.
-func segmentName(first uint64) string { return fmt.Sprintf("%016d.seg", first) }
+func segmentName(first uint64) string { return fmt.Sprintf("%016d"+segmentSuffix, first) }
+
+// segmentSuffix ends the name of every segment file.
+const segmentSuffix = ".seg"
 
 // sealer writes the events the views apply into segments. It starts at a
 // segment's first position and writes a segment only when it saw all of
@@ -247,6 +252,80 @@ func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, ru
 			return nil
 		}
 	}
+}
+
+// nextSegment returns the first position of the first segment in the
+// sealed directory that begins after position pos+1.
+func (p *Projector) nextSegment(pos uint64) (uint64, bool) {
+	if p.sealer == nil {
+		return 0, false
+	}
+	entries, err := os.ReadDir(p.sealer.dir)
+	if err != nil {
+		return 0, false
+	}
+	var next uint64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), segmentSuffix)
+		first, err := strconv.ParseUint(name, 10, 64)
+		if ok && err == nil && first > pos+1 && (next == 0 || first < next) {
+			next = first
+		}
+	}
+	return next, next != 0
+}
+
+// boundedLog is a log read no further than position last.
+type boundedLog struct {
+	r    Reader
+	last uint64
+}
+
+// errPastBound stops a read of a boundedLog.
+var errPastBound = errors.New("projections: read past the bound")
+
+func (b boundedLog) Read(ctx context.Context, after eventstore.Position, fn func(eventstore.Event) error) error {
+	return b.ReadBatches(ctx, after, func(run []eventstore.Event) error {
+		for _, e := range run {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ReadBatches reads through the log's bounded read when it has one
+// (eventstore.RangeReader), else through its read stopped past last.
+func (b boundedLog) ReadBatches(ctx context.Context, after eventstore.Position, fn func([]eventstore.Event) error) error {
+	if after >= b.last {
+		return nil
+	}
+	bounded := func(run []eventstore.Event) error {
+		n := 0
+		for n < len(run) && run[n].Position <= b.last {
+			n++
+		}
+		if n > 0 {
+			if err := fn(run[:n]); err != nil {
+				return err
+			}
+		}
+		if n < len(run) || (n > 0 && run[n-1].Position == b.last) {
+			return errPastBound
+		}
+		return nil
+	}
+	var err error
+	if rr, ok := b.r.(eventstore.RangeReader); ok {
+		err = rr.ReadRange(ctx, after, b.last, bounded)
+	} else {
+		err = eventstore.ReadBatches(ctx, b.r, after, bounded)
+	}
+	if errors.Is(err, errPastBound) {
+		return nil
+	}
+	return err
 }
 
 // readFileInto reads a whole file into buf, grown as needed.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
+	"github.com/hrss-ledger/ledger/eventstore/jetstream"
 	"github.com/hrss-ledger/ledger/eventstore/replay"
 )
 
@@ -312,4 +313,44 @@ func TestSealedSegmentsAtStart(t *testing.T) {
 		t.Errorf("got log %q, want the segments' %s applied", logged.String(), want)
 	}
 	sameState(t, p, project(t, store))
+}
+
+// TestSealedSegmentsAroundAHole: a rebuild reads the log where a segment
+// is missing (a start from a snapshot seals nothing of the segment it
+// began in), the segments before and after it, and writes the missing one
+// as it was; on the memory store and on JetStream, whose bounded read
+// (eventstore.RangeReader) the hole's read goes through.
+func TestSealedSegmentsAroundAHole(t *testing.T) {
+	history, mem := sealedHistory(t, 37)
+	js, err := jetstream.OpenEmbedded(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.Close()
+	appendHistory(t, js, history, 0, len(history))
+	for _, log := range []struct {
+		name  string
+		store eventstore.Store
+	}{{"memory", mem}, {"jetstream", js}} {
+		t.Run(log.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writer, _ := sealedProjector(t, dir)
+			catchUpTo(t, writer, log.store)
+			files := segmentFiles(t, dir)
+			hole := files[1]
+			want, _ := os.ReadFile(hole)
+			os.Remove(hole)
+
+			again, logged := sealedProjector(t, dir)
+			catchUpTo(t, again, log.store)
+			before, after := "events="+strconv.Itoa(testSegmentEvents), "events="+strconv.Itoa((len(files)-2)*testSegmentEvents)
+			if got := logged.String(); strings.Count(got, "applied sealed segments") != 2 || !strings.Contains(got, before) || !strings.Contains(got, after) {
+				t.Errorf("got log %q, want the segment before the hole applied (%s), then those after it (%s)", got, before, after)
+			}
+			sameState(t, again, project(t, log.store))
+			if got, err := os.ReadFile(hole); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("the hole is not sealed again as it was (%v)", err)
+			}
+		})
+	}
 }
