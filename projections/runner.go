@@ -90,27 +90,34 @@ func envelop(e *rawEvent, ev domain.Event, err error) decoded {
 func (p *Projector) CatchUp(ctx context.Context, r Reader) error {
 	c, end := p.startCatchUp()
 	defer end()
+	if err := p.catchUpSegments(ctx, r, c); err != nil {
+		return c.result(err)
+	}
+	return c.result(p.catchUpLog(ctx, r, c))
+}
+
+// catchUpSegments applies the sealed segments after the views' position,
+// and the log where one is missing between them: a start from a snapshot
+// seals nothing of the segment it begins in; the log fills that hole, the
+// sealer writes it, and the segments after it are read.
+func (p *Projector) catchUpSegments(ctx context.Context, r Reader, c *catchUp) error {
 	for {
 		if err := p.catchUpSealed(ctx, r, c); err != nil {
-			return c.result(err)
+			return err
 		}
 		c.release() // Position takes the read lock
 		next, ok := p.nextSegment(p.Position())
 		if !ok {
-			break
+			return nil
 		}
-		// A hole in the segments (a start from a snapshot seals nothing of
-		// the segment it begins in): the log fills it, the sealer writes
-		// it, and the segments after it are read.
 		if err := p.catchUpLog(ctx, boundedLog{r, next - 1}, c); err != nil {
-			return c.result(err)
+			return err
 		}
 		c.release()
 		if p.Position() != next-1 {
-			break // the log ends before the segment, which is not of this log
+			return nil // the log ends before the segment, which is not of this log
 		}
 	}
-	return c.result(p.catchUpLog(ctx, r, c))
 }
 
 // catchUpLog applies the events of r after the views' position.
@@ -136,7 +143,7 @@ func (p *Projector) catchUpLog(ctx context.Context, r Reader, c *catchUp) error 
 func (p *Projector) catchUpFromSegments(ctx context.Context, r Reader) error {
 	c, end := p.startCatchUp()
 	defer end()
-	return c.result(p.catchUpSealed(ctx, r, c))
+	return c.result(p.catchUpSegments(ctx, r, c))
 }
 
 // catchUpShared is CatchUp from a read shared with the writer's open
