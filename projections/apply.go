@@ -24,15 +24,15 @@ type envelope struct {
 
 // apply folds one decoded event into the state. The caller guarantees that
 // positions arrive in increasing order and each exactly once.
-func (s *state) apply(env envelope, ev domain.Event, hints *acctHints) {
+func (s *state) apply(env envelope, ev domain.Event, hints *eventHints) {
 	s.applyMain(env, ev, hints)
-	s.applyCovers(env.Pos, env.Day, ev)
+	s.applyCovers(env.Pos, env.Day, ev, hints)
 }
 
 // applyMain folds in everything of an event but real-name counting. hints
 // (nil: none) are the numbers of its postings' accounts, as a sealed
 // segment recorded them; applyMain records there the numbers it finds.
-func (s *state) applyMain(env envelope, ev domain.Event, hints *acctHints) {
+func (s *state) applyMain(env envelope, ev domain.Event, hints *eventHints) {
 	d := env.Day
 	s.Pos, s.Hash = env.Pos, env.Hash
 	if d > s.LastDay && env.Business {
@@ -79,10 +79,10 @@ func (s *state) applyMain(env envelope, ev domain.Event, hints *acctHints) {
 
 // applyCovers folds in the real-name counting of a placement, its reversal
 // or a training (the covers lane); any other event it leaves alone.
-func (s *state) applyCovers(pos uint64, d day, ev domain.Event) {
+func (s *state) applyCovers(pos uint64, d day, ev domain.Event, hints *eventHints) {
 	switch ev.(type) {
 	case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
-		s.applyCoversTo(s.person(beneficiaryOf(ev)), pos, d, ev)
+		s.applyCoversTo(s.hintedPerson(beneficiaryOf(ev), hints), pos, d, ev)
 	}
 }
 
@@ -158,7 +158,7 @@ func (s *state) intern(list *[]string, index map[string]int32, v string) int32 {
 
 // post records the event's double-entry postings in every account's history
 // and in the fund flows.
-func (s *state) post(pos uint64, d day, ev domain.Event, hints *acctHints) {
+func (s *state) post(pos uint64, d day, ev domain.Event, hints *eventHints) {
 	var buf [maxLegs]leg
 	ls := legs(ev, &buf)
 	if len(ls) == 0 {

@@ -50,6 +50,9 @@ type coverLane struct {
 	done    chan struct{}
 	pending [][]coverEvent // handed over, not yet applied, oldest first
 	free    [][]coverEvent // applied, for reuse
+	// onFinished, if set, is shown each batch the lane has applied, with
+	// the persons it found (on the main lane's goroutine).
+	onFinished func([]coverEvent)
 }
 
 // laneLag is how many batches the covers lane may hold.
@@ -66,6 +69,7 @@ type coverEvent struct {
 	day    day
 	ev     domain.Event
 	person int32 // the beneficiary's number, found by the lane (applyCoverEvents)
+	hints  eventHints // the person's number from a sealed segment, or found by the lane
 }
 
 // startCoverLane starts the covers lane; stop ends it.
@@ -98,6 +102,9 @@ func (l *coverLane) send(s *state, batch []decoded) {
 func (l *coverLane) finished() {
 	<-l.done
 	events := l.pending[0]
+	if l.onFinished != nil {
+		l.onFinished(events)
+	}
 	clear(events) // drops the references to the decoded events
 	l.free = append(l.free, events)
 	l.pending = l.pending[1:]
@@ -115,7 +122,8 @@ func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 	for i := range batch {
 		switch batch[i].ev.(type) {
 		case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
-			events = append(events, coverEvent{pos: batch[i].env.Pos, day: batch[i].env.Day, ev: batch[i].ev})
+			events = append(events, coverEvent{pos: batch[i].env.Pos, day: batch[i].env.Day, ev: batch[i].ev,
+				hints: eventHints{person: batch[i].hints.person}})
 		}
 	}
 	return events
@@ -127,7 +135,7 @@ func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 // which the work proper (one person after the other) would take in turn.
 func (s *state) applyCoverEvents(events []coverEvent) {
 	for i := range events {
-		events[i].person = s.person(beneficiaryOf(events[i].ev))
+		events[i].person = s.hintedPerson(beneficiaryOf(events[i].ev), &events[i].hints)
 	}
 	var years int16
 	for i := range events {

@@ -121,19 +121,27 @@ var acctPrefixes = func() (prefixes [acctWriteOff + 1]string) {
 // beneficiaryPrefix begins the name of every beneficiary's account.
 var beneficiaryPrefix = acctPrefixes[acctBeneficiary]
 
-// acctHints are the numbers of an event's accounts, the from and to of each
-// leg in turn; 0 where unknown.
-type acctHints [2 * maxLegs]int32
+// eventHints are the numbers a sealed segment records of an event, which
+// applying it checks and uses instead of looking them up, or records for
+// the sealer where they are unknown.
+type eventHints struct {
+	// accounts are the numbers of its postings' accounts, the from and to
+	// of each leg in turn; 0 where unknown.
+	accounts [2 * maxLegs]int32
+	// person is the number of its person (a placement, a training) + 1; 0
+	// where unknown.
+	person int32
+}
 
-// hintedAccount is account, trying first the number hints[i] (a sealed
+// hintedAccount is account, trying first the number hints.accounts[i] (a sealed
 // segment's, checked against the account's name: a wrong hint costs the
 // lookup it was to save, never a wrong posting), and recording in hints
 // the number found, for the sealer.
-func (s *state) hintedAccount(r acctRef, hints *acctHints, i int) int32 {
+func (s *state) hintedAccount(r acctRef, hints *eventHints, i int) int32 {
 	if hints == nil {
 		return s.account(r)
 	}
-	if h := hints[i]; h > 0 && int(h) < s.Accounts.N {
+	if h := hints.accounts[i]; h > 0 && int(h) < s.Accounts.N {
 		if acc := s.Accounts.at(int(h)); acc.is(r) {
 			if acc.loan != nil {
 				s.lastLoan = acc.loan // the loan event's loanRecord finds it
@@ -142,7 +150,7 @@ func (s *state) hintedAccount(r acctRef, hints *acctHints, i int) int32 {
 		}
 	}
 	a := s.account(r)
-	hints[i] = a
+	hints.accounts[i] = a
 	return a
 }
 

@@ -220,6 +220,9 @@ func (p *Projector) applyBatch(batch []decoded) error {
 	defer p.mu.Unlock()
 	applied, err := p.applyLocked(batch, nil)
 	p.showLocked(nil, applied)
+	if p.sealer != nil {
+		p.sealer.settle()
+	}
 	return err
 }
 

@@ -26,7 +26,7 @@ type decoded struct {
 	env   envelope
 	ev    domain.Event
 	err   error
-	hints acctHints // its accounts' numbers: from a sealed segment, or found by applying it
+	hints eventHints // from a sealed segment, or found by applying it
 }
 
 // rawEvent is what decoding needs of an eventstore.Event; a batch waiting
@@ -183,6 +183,9 @@ const heldEvents = 8 * decodeBatchEvents
 func (p *Projector) startCatchUp() (c *catchUp, end func()) {
 	restore := relaxGC()
 	lane, stopLane := startCoverLane()
+	if p.sealer != nil {
+		lane.onFinished = p.sealer.notePersons
+	}
 	c = &catchUp{p: p, lane: lane}
 	return c, func() {
 		c.release()
@@ -223,6 +226,9 @@ func (c *catchUp) release() {
 		return
 	}
 	c.p.showLocked(c.lane, c.changed)
+	if c.p.sealer != nil {
+		c.p.sealer.settle() // the covers lane has numbered the persons (notePersons)
+	}
 	c.p.mu.Unlock()
 	c.locked, c.held, c.changed = false, 0, false
 }

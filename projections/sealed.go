@@ -51,15 +51,16 @@ import (
 //	  day    varint: the business day (day)
 //	  body   one byte: 1 when the event follows in the binary form
 //	  hints  one byte n ≤ 4, then n uvarints: the numbers of the accounts
-//	         its postings moved money between (acctHints), which the
-//	         rebuild checks and uses instead of looking them up
+//	         its postings moved money between; then a uvarint: its
+//	         person's number + 1, or 0 (eventHints). The rebuild checks
+//	         them and uses them instead of looking them up
 //	  hash   32 bytes, after each decodeBatchEvents-th position only: a
 //	         rebuild applies the segment in those runs, and the views
 //	         keep the hash of a run's last event (the snapshot's checkpoint)
 //	crc      4 bytes little-endian: CRC-32C of all that precedes
 const (
 	sealedDirName  = "sealed"
-	segmentMagic   = "ledger-sealed-v2\n"
+	segmentMagic   = "ledger-sealed-v3\n"
 	segmentEvents  = 128 * decodeBatchEvents
 	segmentCRCSize = 4
 	segmentIDSize  = 16
@@ -77,17 +78,26 @@ func segmentName(first uint64) string { return fmt.Sprintf("%016d"+segmentSuffix
 // segmentSuffix ends the name of every segment file.
 const segmentSuffix = ".seg"
 
-// sealer writes the events the views apply into segments. It starts at a
-// segment's first position and writes a segment only when it saw all of
-// it in order; one already on disk is not written again.
+// sealer writes the events the views apply into segments. It takes the
+// events of a segment from its first position on, and writes the segment
+// only when it saw all of it in order; one already on disk is not written
+// again. It holds the events it takes (add) until their persons are known:
+// the covers lane numbers them after the main lane has handed them over
+// (notePersons), and the catch-up settles the sealer, which writes them,
+// once that lane has caught up.
 type sealer struct {
-	dir   string
-	size  uint64 // events per segment: segmentEvents, fewer in tests
-	log   *slog.Logger
+	dir  string
+	size uint64 // events per segment: segmentEvents, fewer in tests
+	log  *slog.Logger
+	// next is the position add expects next; 0 while it waits for the
+	// start of a segment to write.
+	next    uint64
+	pending []decoded // events taken and not yet written, the last at next-1
+	// The segment being written: its first position (0: none), its table
+	// and its bytes so far.
+	first uint64
 	w     *domain.BinaryWriter
 	buf   []byte
-	first uint64 // the segment being written; 0 while waiting for one's start
-	next  uint64 // the position it expects next
 }
 
 func newSealer(dir string, log *slog.Logger) *sealer {
@@ -97,14 +107,50 @@ func newSealer(dir string, log *slog.Logger) *sealer {
 // firstOf is the first position of the segment holding position pos.
 func (sl *sealer) firstOf(pos uint64) uint64 { return (pos-1)/sl.size*sl.size + 1 }
 
-// add takes the events just applied, in log order.
+// add takes copies of the events just applied, in log order.
 func (sl *sealer) add(batch []decoded) {
 	for i := range batch {
 		d := &batch[i]
-		if sl.first != 0 && d.env.Pos != sl.next {
-			sl.first = 0 // a gap: this segment cannot be sealed
+		pos := d.env.Pos
+		if sl.next != 0 && pos != sl.next {
+			sl.drop() // a gap: this segment cannot be sealed
 		}
-		if sl.first == 0 && !sl.begin(d.env.Pos) {
+		if pos == sl.firstOf(pos) {
+			sl.next = 0
+			if _, err := os.Stat(filepath.Join(sl.dir, segmentName(pos))); errors.Is(err, os.ErrNotExist) {
+				sl.next = pos
+			}
+		}
+		if sl.next == 0 {
+			continue
+		}
+		sl.pending = append(sl.pending, *d)
+		sl.next++
+	}
+}
+
+// notePersons records the persons the covers lane found for events taken.
+func (sl *sealer) notePersons(events []coverEvent) {
+	for i := range events {
+		pos := events[i].pos
+		if pos >= sl.next {
+			continue // not taken (sl.next is 0, or the lane's batch is past it)
+		}
+		if at := len(sl.pending) - int(sl.next-pos); at >= 0 {
+			sl.pending[at].hints.person = events[i].person + 1
+		}
+	}
+}
+
+// settle writes the events taken, sealing each segment once it is whole.
+// Every event taken must have been applied in full by then.
+func (sl *sealer) settle() {
+	for i := range sl.pending {
+		d := &sl.pending[i]
+		if pos := d.env.Pos; pos == sl.firstOf(pos) {
+			sl.begin(pos)
+		}
+		if sl.first == 0 {
 			continue
 		}
 		if err := sl.append(d); err != nil {
@@ -112,28 +158,29 @@ func (sl *sealer) add(batch []decoded) {
 			sl.first = 0
 			continue
 		}
-		if sl.next++; sl.next == sl.first+sl.size {
+		if d.env.Pos == sl.first+sl.size-1 {
 			sl.seal()
 		}
 	}
+	clear(sl.pending) // drops the references to the events
+	sl.pending = sl.pending[:0]
 }
 
-// begin starts a segment at pos if a segment starts there and its file is
-// not written yet.
-func (sl *sealer) begin(pos uint64) bool {
-	if sl.firstOf(pos) != pos {
-		return false
-	}
-	if _, err := os.Stat(filepath.Join(sl.dir, segmentName(pos))); err == nil {
-		return false
-	}
-	sl.first, sl.next = pos, pos
+// drop abandons the segment being taken and written.
+func (sl *sealer) drop() {
+	sl.next, sl.first = 0, 0
+	clear(sl.pending)
+	sl.pending = sl.pending[:0]
+}
+
+// begin starts writing the segment that begins at pos.
+func (sl *sealer) begin(pos uint64) {
+	sl.first = pos
 	sl.w.Reset()
 	sl.buf = append(sl.buf[:0], segmentMagic...)
 	sl.buf = append(sl.buf, domain.BinaryVersion)
 	sl.buf = binary.AppendUvarint(sl.buf, pos)
 	sl.buf = binary.AppendUvarint(sl.buf, sl.size)
-	return true
 }
 
 // append writes one event.
@@ -149,14 +196,15 @@ func (sl *sealer) append(d *decoded) error {
 			return err
 		}
 	}
-	n := len(d.hints)
-	for n > 0 && d.hints[n-1] == 0 {
-		n--
+	accounts := d.hints.accounts[:]
+	for len(accounts) > 0 && accounts[len(accounts)-1] == 0 {
+		accounts = accounts[:len(accounts)-1]
 	}
-	sl.buf = append(sl.buf, byte(n))
-	for _, h := range d.hints[:n] {
+	sl.buf = append(sl.buf, byte(len(accounts)))
+	for _, h := range accounts {
 		sl.buf = binary.AppendUvarint(sl.buf, uint64(h))
 	}
+	sl.buf = binary.AppendUvarint(sl.buf, uint64(d.hints.person))
 	if d.env.Pos%decodeBatchEvents == 0 {
 		sl.buf = append(sl.buf, d.env.Hash[:]...)
 	}
@@ -474,12 +522,13 @@ func (sr *segmentReader) event(pos uint64) (decoded, error) {
 	if err := br.Err(); err != nil {
 		return decoded{}, err
 	}
-	if int(n[0]) > len(d.hints) {
+	if int(n[0]) > len(d.hints.accounts) {
 		return decoded{}, fmt.Errorf("%d account numbers", n[0])
 	}
 	for i := range int(n[0]) {
-		d.hints[i] = int32(min(br.Uvarint(), math.MaxInt32))
+		d.hints.accounts[i] = int32(min(br.Uvarint(), math.MaxInt32))
 	}
+	d.hints.person = int32(min(br.Uvarint(), math.MaxInt32))
 	if pos%decodeBatchEvents == 0 {
 		copy(d.env.Hash[:], br.Fixed(segmentHash))
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -263,28 +264,48 @@ func (u upTo) Read(ctx context.Context, after eventstore.Position, fn func(event
 	return err
 }
 
-// TestWrongAccountHints: account numbers that are wrong (a damaged or
-// foreign segment that passed its checks) cost lookups, never a posting
-// to another account.
-func TestWrongAccountHints(t *testing.T) {
+// TestWrongHints: account and person numbers that are wrong (a damaged or
+// foreign segment that passed its checks) cost lookups, never a posting to
+// another account nor a placement counted for another person: applied one
+// event at a time (the live path) and in runs on both lanes (a catch-up).
+func TestWrongHints(t *testing.T) {
 	_, store := sealedHistory(t, 35)
 	want := project(t, store)
+	var events []decoded
 	rng := rand.New(rand.NewPCG(35, 0))
-	got, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = store.Read(context.Background(), 0, func(e eventstore.Event) error {
+	err := store.Read(context.Background(), 0, func(e eventstore.Event) error {
 		d := decode(&e, nil)
-		for i := range d.hints {
-			d.hints[i] = int32(rng.IntN(want.s.Accounts.N + 2))
+		for i := range d.hints.accounts {
+			d.hints.accounts[i] = int32(rng.IntN(want.s.Accounts.N + 2))
 		}
-		return got.applyBatch([]decoded{d})
+		d.hints.person = int32(rng.IntN(len(want.s.Persons) + 2))
+		events = append(events, d)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameState(t, got, want)
+	t.Run("one event at a time", func(t *testing.T) {
+		got, _ := New(Config{})
+		for _, d := range events {
+			if err := got.applyBatch([]decoded{d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sameState(t, got, want)
+	})
+	t.Run("in runs on both lanes", func(t *testing.T) {
+		got, _ := New(Config{})
+		c, end := got.startCatchUp()
+		for i := 0; i < len(events); i += decodeBatchEvents {
+			run := slices.Clone(events[i:min(i+decodeBatchEvents, len(events))])
+			if err := c.apply(run); err != nil {
+				t.Fatal(err)
+			}
+		}
+		end()
+		sameState(t, got, want)
+	})
 }
 
 // TestSealedSegmentsAtStart: a start whose views read the log shared with

@@ -208,6 +208,10 @@ type personCovers struct {
 	// indicator and start, so that those of one year and indicator (the
 	// unit of real-name counting) are contiguous and in date order.
 	Covers []cover
+	// id is the person's key in PersonKeys (zero for an id of neither
+	// form), which a hint is checked against (hintedPerson). Not in the
+	// snapshot: set again from PersonKeys at load.
+	id idKey
 }
 
 // cover is one placement (or training) of a person counting for an
@@ -283,6 +287,11 @@ func (s *state) reindex() {
 	}
 	if len(s.Docs) == 0 {
 		s.intern(&s.Docs, s.docIndex, "")
+	}
+	for k, i := range s.PersonKeys {
+		if int(i) < len(s.Persons) {
+			s.Persons[i].id = k
+		}
 	}
 	for _, l := range s.Loans {
 		for _, a := range []int32{l.Account, l.Interest, l.WriteOff} {
