@@ -68,7 +68,7 @@ type coverEvent struct {
 	pos    uint64
 	day    day
 	ev     domain.Event
-	person int32 // the beneficiary's number, found by the lane (applyCoverEvents)
+	person int32      // the beneficiary's number, found by the lane (applyCoverEvents)
 	hints  eventHints // the person's number from a sealed segment, or found by the lane
 }
 
