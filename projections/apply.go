@@ -50,10 +50,6 @@ func (s *state) applyMain(env envelope, ev domain.Event, hints *eventHints) {
 		f := s.fund(e.FundID)
 		f.Name, f.Kind, f.Region = e.Name, string(e.Kind), e.RegionCode
 		s.dirty.mark(viewFunds, e.FundID, 0)
-	case domain.SubsidyPaid:
-		s.subsidy(env.Pos, d, e.RegionCode, fen(e.Amount))
-	case domain.SubsidyReversed:
-		s.subsidy(env.Pos, d, e.RegionCode, -fen(e.Amount))
 	case domain.LoanIssued:
 		s.issueLoan(env.Pos, d, e)
 	case domain.LoanRepaid:
@@ -77,12 +73,18 @@ func (s *state) applyMain(env envelope, ev domain.Event, hints *eventHints) {
 	}
 }
 
-// applyCovers folds in the real-name counting of a placement, its reversal
-// or a training (the covers lane); any other event it leaves alone.
+// applyCovers folds in the covers lane's part of an event: the real-name
+// counting of a placement, its reversal or a training, and the amounts
+// paid of a subsidy or its reversal (which the main lane posts); any other
+// event it leaves alone.
 func (s *state) applyCovers(pos uint64, d day, ev domain.Event, hints *eventHints) {
-	switch ev.(type) {
+	switch e := ev.(type) {
 	case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
 		s.applyCoversTo(s.hintedPerson(beneficiaryOf(ev), hints), pos, d, ev)
+	case domain.SubsidyPaid:
+		s.subsidy(pos, d, e.RegionCode, fen(e.Amount))
+	case domain.SubsidyReversed:
+		s.subsidy(pos, d, e.RegionCode, -fen(e.Amount))
 	}
 }
 
@@ -319,9 +321,12 @@ func (s *state) addActual(n int32, year int, i uint8, d day, delta int64) {
 	}
 }
 
+// subsidy adds a payment (or, negative, its reversal) to the amounts paid
+// of its region and every ancestor: the covers lane's work, which has room
+// for it beside the main lane's postings.
 func (s *state) subsidy(pos uint64, d day, regionCode string, amount int64) {
 	n := s.node(regionCode)
-	s.addActual(n, d.year(), indSubsidiesPaidAmount, d, amount)
+	s.addCount(n, d.year(), indSubsidiesPaidAmount, d, amount)
 	s.Subsidies.add(contribution{Pos: pos, Node: n, Day: d, Amount: amount})
 }
 

@@ -5,10 +5,11 @@ import "github.com/hrss-ledger/ledger/domain"
 // Two lanes. During a catch-up one goroutine would apply every event;
 // instead the real-name counting of placements and trainings (the covers
 // lane: persons, their covers, the counts of the indicators they carry)
-// runs on a goroutine of its own beside everything else (the main lane:
-// the event list, postings, funds, loans, subsidies, targets). Each lane
-// applies its part of a batch in log order, and the parts touch disjoint
-// state, so the result is the one a single goroutine reaches:
+// and the amounts paid of subsidies run on a goroutine of their own beside
+// everything else (the main lane: the event list, postings, funds, loans,
+// targets). Each lane applies its part of a batch in log order, and the
+// parts touch disjoint state, so the result is the one a single goroutine
+// reaches:
 //   - persons and covers belong to the covers lane (the main lane finds a
 //     beneficiary's account by its name, not through the person);
 //   - each lane reaches a region's years through a cache of its own, and
@@ -21,7 +22,7 @@ import "github.com/hrss-ledger/ledger/domain"
 // minLaneEvents is the smallest batch worth handing half of to the covers lane.
 const minLaneEvents = 64
 
-// Indicators the main lane adds to.
+// Indicators the main lane adds to, and the covers lane's amounts paid.
 var (
 	indSubsidiesPaidAmount     = indicatorIdx[domain.SubsidiesPaidAmount]
 	indLoansIssuedCount        = indicatorIdx[domain.LoansIssuedCount]
@@ -33,8 +34,7 @@ var (
 // mainLaneIndicator reports the indicators the main lane adds to.
 func mainLaneIndicator(ind domain.Indicator) bool {
 	switch ind {
-	case domain.SubsidiesPaidAmount, domain.LoansIssuedCount, domain.LoansIssuedAmount,
-		domain.LoansPoorVillagesCount, domain.LoansPoorVillagesAmount:
+	case domain.LoansIssuedCount, domain.LoansIssuedAmount, domain.LoansPoorVillagesCount, domain.LoansPoorVillagesAmount:
 		return true
 	}
 	return false
@@ -121,7 +121,7 @@ func (l *coverLane) join() {
 func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 	for i := range batch {
 		switch batch[i].ev.(type) {
-		case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
+		case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded, domain.SubsidyPaid, domain.SubsidyReversed:
 			events = append(events, coverEvent{pos: batch[i].env.Pos, day: batch[i].env.Day, ev: batch[i].ev,
 				hints: eventHints{person: batch[i].hints.person}})
 		}
@@ -135,18 +135,37 @@ func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 // which the work proper (one person after the other) would take in turn.
 func (s *state) applyCoverEvents(events []coverEvent) {
 	for i := range events {
-		events[i].person = s.hintedPerson(beneficiaryOf(events[i].ev), &events[i].hints)
+		events[i].person = -1 // a subsidy's beneficiary is not counted
+		if countsPerson(events[i].ev) {
+			events[i].person = s.hintedPerson(beneficiaryOf(events[i].ev), &events[i].hints)
+		}
 	}
 	var years int16
 	for i := range events {
-		if cs := s.Persons[events[i].person].Covers; len(cs) > 0 {
-			years += cs[len(cs)/2].Year
+		if p := events[i].person; p >= 0 {
+			if cs := s.Persons[p].Covers; len(cs) > 0 {
+				years += cs[len(cs)/2].Year
+			}
 		}
 	}
 	s.warmed += years
 	for i := range events {
-		s.applyCoversTo(events[i].person, events[i].pos, events[i].day, events[i].ev)
+		e := &events[i]
+		if e.person < 0 {
+			s.applyCovers(e.pos, e.day, e.ev, nil)
+			continue
+		}
+		s.applyCoversTo(e.person, e.pos, e.day, e.ev)
 	}
+}
+
+// countsPerson reports the events whose person real-name counting counts.
+func countsPerson(ev domain.Event) bool {
+	switch ev.(type) {
+	case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
+		return true
+	}
+	return false
 }
 
 // beneficiaryOf returns the person of a covers lane's event.
