@@ -63,16 +63,22 @@ var ErrBinaryForm = errors.New("domain: malformed binary event")
 
 // fieldVisitor reads or writes the fields of an event: one visit function
 // per type serves both ways, so that the two cannot disagree on the order.
+// Each method takes a field's value and returns it: written, or read. (A
+// visit by value keeps the event on the stack; one by pointer through an
+// interface would cost an allocation per event.)
 type fieldVisitor interface {
-	str(s *string)  // a value of few distinct ones (a region, a fund, a kind): kept in the table
-	text(s *string) // a value of many (a person, a loan, a payment): written out
-	date(d *Date)
-	amount(a *decimal.Decimal)
-	integer(n *int)
-	flag(b *bool)
-	indicators(l *[]Indicator)
-	strs(l *[]string)
+	str(s string) string  // a value of few distinct ones (a region, a fund, a kind): kept in the table
+	text(s string) string // a value of many (a person, a loan, a payment): written out
+	date(d Date) Date
+	amount(a decimal.Decimal) decimal.Decimal
+	integer(n int) int
+	flag(b bool) bool
+	indicators(l []Indicator) []Indicator
+	strs(l []string) []string
 }
+
+// strOf visits a field of a string kind.
+func strOf[S ~string](v fieldVisitor, s S) S { return S(v.str(string(s))) }
 
 // binaryType is the binary form of one event type.
 type binaryType struct {
@@ -82,177 +88,188 @@ type binaryType struct {
 	read  func(r *BinaryReader) Event
 }
 
-func binaryOf[E Event](visit func(v fieldVisitor, e *E)) binaryType {
+func binaryOf[E Event](visit func(v fieldVisitor, e E) E) binaryType {
 	var zero E
 	return binaryType{
-		name: zero.EventType(),
-		zero: zero,
-		write: func(w *BinaryWriter, e Event) {
-			x := e.(E)
-			visit(w, &x)
-		},
-		read: func(r *BinaryReader) Event {
-			var x E
-			visit(r, &x)
-			return x
-		},
+		name:  zero.EventType(),
+		zero:  zero,
+		write: func(w *BinaryWriter, e Event) { visit(w, e.(E)) },
+		read:  func(r *BinaryReader) Event { return visit(r, zero) },
 	}
 }
 
 // binaryTypes are the types with a binary form: those the views read. Their
 // order is part of the form (BinaryVersion).
 var binaryTypes = []binaryType{
-	binaryOf(func(v fieldVisitor, e *RegionDefined) {
-		v.str(&e.Code)
-		v.str(&e.Name)
-		v.str(&e.ParentCode)
-		v.flag(&e.PoorVillage)
-		v.flag(&e.CreditVillage)
-		v.date(&e.Date)
+	binaryOf(func(v fieldVisitor, e RegionDefined) RegionDefined {
+		e.Code = v.str(e.Code)
+		e.Name = v.str(e.Name)
+		e.ParentCode = v.str(e.ParentCode)
+		e.PoorVillage = v.flag(e.PoorVillage)
+		e.CreditVillage = v.flag(e.CreditVillage)
+		e.Date = v.date(e.Date)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *FundOpened) {
-		v.str(&e.FundID)
-		v.str(&e.Name)
-		v.str((*string)(&e.Kind))
-		v.str(&e.RegionCode)
-		v.date(&e.Date)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e FundOpened) FundOpened {
+		e.FundID = v.str(e.FundID)
+		e.Name = v.str(e.Name)
+		e.Kind = strOf(v, e.Kind)
+		e.RegionCode = v.str(e.RegionCode)
+		e.Date = v.date(e.Date)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *FundAllocated) {
-		v.str(&e.FundID)
-		v.str(&e.RegionCode)
-		v.amount(&e.Amount)
-		v.date(&e.Date)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e FundAllocated) FundAllocated {
+		e.FundID = v.str(e.FundID)
+		e.RegionCode = v.str(e.RegionCode)
+		e.Amount = v.amount(e.Amount)
+		e.Date = v.date(e.Date)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *SubsidyPaid) {
-		v.text(&e.PaymentID)
-		v.str(&e.ProgramID)
-		v.str((*string)(&e.SubsidyType))
-		v.text(&e.BeneficiaryID)
-		v.str(&e.FundID)
-		v.str(&e.RegionCode)
-		v.amount(&e.Amount)
-		v.date(&e.Date)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e SubsidyPaid) SubsidyPaid {
+		e.PaymentID = v.text(e.PaymentID)
+		e.ProgramID = v.str(e.ProgramID)
+		e.SubsidyType = strOf(v, e.SubsidyType)
+		e.BeneficiaryID = v.text(e.BeneficiaryID)
+		e.FundID = v.str(e.FundID)
+		e.RegionCode = v.str(e.RegionCode)
+		e.Amount = v.amount(e.Amount)
+		e.Date = v.date(e.Date)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *SubsidyReversed) {
-		v.text(&e.PaymentID)
-		v.str(&e.ProgramID)
-		v.text(&e.BeneficiaryID)
-		v.str(&e.FundID)
-		v.str(&e.RegionCode)
-		v.amount(&e.Amount)
-		v.date(&e.Date)
-		v.text(&e.Reason)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e SubsidyReversed) SubsidyReversed {
+		e.PaymentID = v.text(e.PaymentID)
+		e.ProgramID = v.str(e.ProgramID)
+		e.BeneficiaryID = v.text(e.BeneficiaryID)
+		e.FundID = v.str(e.FundID)
+		e.RegionCode = v.str(e.RegionCode)
+		e.Amount = v.amount(e.Amount)
+		e.Date = v.date(e.Date)
+		e.Reason = v.text(e.Reason)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *LoanIssued) {
-		v.text(&e.LoanID)
-		v.text(&e.BorrowerID)
-		v.str((*string)(&e.BorrowerKind))
-		v.strs(&e.Partners)
-		v.str(&e.Bank)
-		v.amount(&e.Principal)
-		v.amount(&e.AnnualRate)
-		v.integer(&e.TermMonths)
-		v.date(&e.IssueDate)
-		v.str(&e.GuaranteeFundID)
-		v.str(&e.RegionCode)
-		v.flag(&e.PoorVillage)
-		v.flag(&e.CounterGuaranteeWaived)
-		v.integer(&e.JobsCreated)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e LoanIssued) LoanIssued {
+		e.LoanID = v.text(e.LoanID)
+		e.BorrowerID = v.text(e.BorrowerID)
+		e.BorrowerKind = strOf(v, e.BorrowerKind)
+		e.Partners = v.strs(e.Partners)
+		e.Bank = v.str(e.Bank)
+		e.Principal = v.amount(e.Principal)
+		e.AnnualRate = v.amount(e.AnnualRate)
+		e.TermMonths = v.integer(e.TermMonths)
+		e.IssueDate = v.date(e.IssueDate)
+		e.GuaranteeFundID = v.str(e.GuaranteeFundID)
+		e.RegionCode = v.str(e.RegionCode)
+		e.PoorVillage = v.flag(e.PoorVillage)
+		e.CounterGuaranteeWaived = v.flag(e.CounterGuaranteeWaived)
+		e.JobsCreated = v.integer(e.JobsCreated)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *LoanRepaid) {
-		v.text(&e.LoanID)
-		v.str(&e.Bank)
-		v.amount(&e.Principal)
-		v.amount(&e.Interest)
-		v.date(&e.Date)
+	binaryOf(func(v fieldVisitor, e LoanRepaid) LoanRepaid {
+		e.LoanID = v.text(e.LoanID)
+		e.Bank = v.str(e.Bank)
+		e.Principal = v.amount(e.Principal)
+		e.Interest = v.amount(e.Interest)
+		e.Date = v.date(e.Date)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *InterestSubsidyPaid) {
-		v.text(&e.LoanID)
-		v.str(&e.FundID)
-		v.str(&e.RegionCode)
-		v.amount(&e.Amount)
-		v.date(&e.PeriodEnd)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e InterestSubsidyPaid) InterestSubsidyPaid {
+		e.LoanID = v.text(e.LoanID)
+		e.FundID = v.str(e.FundID)
+		e.RegionCode = v.str(e.RegionCode)
+		e.Amount = v.amount(e.Amount)
+		e.PeriodEnd = v.date(e.PeriodEnd)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *LoanDefaulted) {
-		v.text(&e.LoanID)
-		v.date(&e.Date)
-		v.text(&e.Reason)
+	binaryOf(func(v fieldVisitor, e LoanDefaulted) LoanDefaulted {
+		e.LoanID = v.text(e.LoanID)
+		e.Date = v.date(e.Date)
+		e.Reason = v.text(e.Reason)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *LoanCompensated) {
-		v.text(&e.LoanID)
-		v.str(&e.GuaranteeFundID)
-		v.str(&e.Bank)
-		v.amount(&e.Amount)
-		v.date(&e.Date)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e LoanCompensated) LoanCompensated {
+		e.LoanID = v.text(e.LoanID)
+		e.GuaranteeFundID = v.str(e.GuaranteeFundID)
+		e.Bank = v.str(e.Bank)
+		e.Amount = v.amount(e.Amount)
+		e.Date = v.date(e.Date)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *LoanRecovered) {
-		v.text(&e.LoanID)
-		v.str(&e.GuaranteeFundID)
-		v.amount(&e.Amount)
-		v.date(&e.Date)
+	binaryOf(func(v fieldVisitor, e LoanRecovered) LoanRecovered {
+		e.LoanID = v.text(e.LoanID)
+		e.GuaranteeFundID = v.str(e.GuaranteeFundID)
+		e.Amount = v.amount(e.Amount)
+		e.Date = v.date(e.Date)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *LoanWrittenOff) {
-		v.text(&e.LoanID)
-		v.str(&e.FundID)
-		v.str(&e.GuaranteeFundID)
-		v.amount(&e.Amount)
-		v.date(&e.Date)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e LoanWrittenOff) LoanWrittenOff {
+		e.LoanID = v.text(e.LoanID)
+		e.FundID = v.str(e.FundID)
+		e.GuaranteeFundID = v.str(e.GuaranteeFundID)
+		e.Amount = v.amount(e.Amount)
+		e.Date = v.date(e.Date)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *LoanClosed) {
-		v.text(&e.LoanID)
-		v.date(&e.Date)
+	binaryOf(func(v fieldVisitor, e LoanClosed) LoanClosed {
+		e.LoanID = v.text(e.LoanID)
+		e.Date = v.date(e.Date)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *PlacementRecorded) {
-		v.text(&e.PlacementID)
-		v.text(&e.BeneficiaryID)
-		v.str((*string)(&e.Kind))
-		v.str(&e.RegionCode)
-		v.date(&e.Date)
-		v.str(&e.Employer)
-		v.indicators(&e.Indicators)
+	binaryOf(func(v fieldVisitor, e PlacementRecorded) PlacementRecorded {
+		e.PlacementID = v.text(e.PlacementID)
+		e.BeneficiaryID = v.text(e.BeneficiaryID)
+		e.Kind = strOf(v, e.Kind)
+		e.RegionCode = v.str(e.RegionCode)
+		e.Date = v.date(e.Date)
+		e.Employer = v.str(e.Employer)
+		e.Indicators = v.indicators(e.Indicators)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *PlacementReversed) {
-		v.text(&e.PlacementID)
-		v.text(&e.BeneficiaryID)
-		v.str(&e.RegionCode)
-		v.date(&e.PlacementDate)
-		v.indicators(&e.Indicators)
-		v.date(&e.Date)
-		v.text(&e.Reason)
+	binaryOf(func(v fieldVisitor, e PlacementReversed) PlacementReversed {
+		e.PlacementID = v.text(e.PlacementID)
+		e.BeneficiaryID = v.text(e.BeneficiaryID)
+		e.RegionCode = v.str(e.RegionCode)
+		e.PlacementDate = v.date(e.PlacementDate)
+		e.Indicators = v.indicators(e.Indicators)
+		e.Date = v.date(e.Date)
+		e.Reason = v.text(e.Reason)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *TrainingRecorded) {
-		v.text(&e.TrainingID)
-		v.text(&e.BeneficiaryID)
-		v.str((*string)(&e.CourseKind))
-		v.str(&e.RegionCode)
-		v.date(&e.Date)
+	binaryOf(func(v fieldVisitor, e TrainingRecorded) TrainingRecorded {
+		e.TrainingID = v.text(e.TrainingID)
+		e.BeneficiaryID = v.text(e.BeneficiaryID)
+		e.CourseKind = strOf(v, e.CourseKind)
+		e.RegionCode = v.str(e.RegionCode)
+		e.Date = v.date(e.Date)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *TargetSet) {
-		v.str(&e.RegionCode)
-		v.integer(&e.Year)
-		v.str((*string)(&e.Indicator))
-		v.str((*string)(&e.Issuer))
-		v.amount(&e.Value)
-		v.str((*string)(&e.Direction))
-		v.integer(&e.Revision)
-		v.date(&e.Date)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e TargetSet) TargetSet {
+		e.RegionCode = v.str(e.RegionCode)
+		e.Year = v.integer(e.Year)
+		e.Indicator = strOf(v, e.Indicator)
+		e.Issuer = strOf(v, e.Issuer)
+		e.Value = v.amount(e.Value)
+		e.Direction = strOf(v, e.Direction)
+		e.Revision = v.integer(e.Revision)
+		e.Date = v.date(e.Date)
+		e.Document = v.text(e.Document)
+		return e
 	}),
-	binaryOf(func(v fieldVisitor, e *StatisticReported) {
-		v.str(&e.RegionCode)
-		v.integer(&e.Year)
-		v.str((*string)(&e.Indicator))
-		v.amount(&e.Value)
-		v.date(&e.Date)
-		v.text(&e.Document)
+	binaryOf(func(v fieldVisitor, e StatisticReported) StatisticReported {
+		e.RegionCode = v.str(e.RegionCode)
+		e.Year = v.integer(e.Year)
+		e.Indicator = strOf(v, e.Indicator)
+		e.Value = v.amount(e.Value)
+		e.Date = v.date(e.Date)
+		e.Document = v.text(e.Document)
+		return e
 	}),
 }
 
@@ -329,7 +346,7 @@ func (w *BinaryWriter) appendJSON(e Event) ([]byte, error) {
 		return w.buf, err
 	}
 	w.buf = binary.AppendUvarint(w.buf, 0)
-	w.str(&name)
+	w.str(name)
 	w.buf = binary.AppendUvarint(w.buf, uint64(len(data)))
 	return append(w.buf, data...), nil
 }
@@ -338,27 +355,29 @@ func (w *BinaryWriter) appendJSON(e Event) ([]byte, error) {
 // keeps beside its events, such as their types and dates).
 func (w *BinaryWriter) AppendString(dst []byte, s string) []byte {
 	w.buf = dst
-	w.str(&s)
+	w.str(s)
 	return w.buf
 }
 
-func (w *BinaryWriter) str(s *string) {
-	if k, ok := w.strings[*s]; ok {
+func (w *BinaryWriter) str(s string) string {
+	if k, ok := w.strings[s]; ok {
 		w.buf = binary.AppendUvarint(w.buf, k)
-		return
+		return s
 	}
-	w.strings[*s] = uint64(len(w.strings) + 1)
+	w.strings[s] = uint64(len(w.strings) + 1)
 	w.buf = binary.AppendUvarint(w.buf, 0)
-	w.text(s)
+	return w.text(s)
 }
 
-func (w *BinaryWriter) text(s *string) {
-	w.buf = binary.AppendUvarint(w.buf, uint64(len(*s)))
-	w.buf = append(w.buf, *s...)
+func (w *BinaryWriter) text(s string) string {
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(s)))
+	w.buf = append(w.buf, s...)
+	return s
 }
 
-func (w *BinaryWriter) date(d *Date) {
-	w.buf = binary.AppendUvarint(w.buf, packDate(*d))
+func (w *BinaryWriter) date(d Date) Date {
+	w.buf = binary.AppendUvarint(w.buf, packDate(d))
+	return d
 }
 
 // packDate is a date as one number, 0 for the zero Date.
@@ -369,21 +388,21 @@ func packDate(d Date) uint64 {
 	return (uint64(d.year)*16+uint64(d.month))*32 + uint64(d.day)
 }
 
-func (w *BinaryWriter) amount(a *decimal.Decimal) {
+func (w *BinaryWriter) amount(a decimal.Decimal) decimal.Decimal {
 	small := a.NumDigits() <= maxSmallDigits
 	key := amountKey{exp: a.Exponent()}
 	if small {
 		key.coef = a.CoefficientInt64()
-		if k, ok := w.amounts[key]; ok && !isZeroValue(*a) {
+		if k, ok := w.amounts[key]; ok && !isZeroValue(a) {
 			w.buf = binary.AppendUvarint(w.buf, k)
-			return
+			return a
 		}
 	}
 	w.buf = binary.AppendUvarint(w.buf, 0)
 	switch {
-	case isZeroValue(*a):
+	case isZeroValue(a):
 		w.buf = append(w.buf, amountZero)
-		return // not numbered: the zero Decimal is not decimal.New(0, 0)
+		return a // not numbered: the zero Decimal is not decimal.New(0, 0)
 	case small:
 		w.buf = append(w.buf, amountSmall)
 		w.buf = binary.AppendVarint(w.buf, key.coef)
@@ -403,6 +422,7 @@ func (w *BinaryWriter) amount(a *decimal.Decimal) {
 		// reader's table and the writer's stay in step.
 		w.amounts[amountKey{coef: math.MinInt64, exp: int32(-n)}] = n
 	}
+	return a
 }
 
 // isZeroValue reports the zero Decimal, which differs from decimal.New(0, 0)
@@ -411,30 +431,33 @@ func isZeroValue(a decimal.Decimal) bool {
 	return a == decimal.Decimal{}
 }
 
-func (w *BinaryWriter) integer(n *int) {
-	w.buf = binary.AppendVarint(w.buf, int64(*n))
+func (w *BinaryWriter) integer(n int) int {
+	w.buf = binary.AppendVarint(w.buf, int64(n))
+	return n
 }
 
-func (w *BinaryWriter) flag(b *bool) {
+func (w *BinaryWriter) flag(b bool) bool {
 	v := byte(0)
-	if *b {
+	if b {
 		v = 1
 	}
 	w.buf = append(w.buf, v)
+	return b
 }
 
-func (w *BinaryWriter) indicators(l *[]Indicator) {
-	w.key = appendListKey(w.key[:0], *l)
+func (w *BinaryWriter) indicators(l []Indicator) []Indicator {
+	w.key = appendListKey(w.key[:0], l)
 	if k, ok := w.lists[string(w.key)]; ok {
 		w.buf = binary.AppendUvarint(w.buf, k)
-		return
+		return l
 	}
 	w.lists[string(w.key)] = uint64(len(w.lists) + 1)
 	w.buf = binary.AppendUvarint(w.buf, 0)
-	w.listLen(*l == nil, len(*l))
-	for i := range *l {
-		w.str((*string)(&(*l)[i]))
+	w.listLen(l == nil, len(l))
+	for _, ind := range l {
+		w.str(string(ind))
 	}
+	return l
 }
 
 // appendListKey appends a key that tells lists apart, nil from empty included.
@@ -449,11 +472,12 @@ func appendListKey(dst []byte, l []Indicator) []byte {
 	return dst
 }
 
-func (w *BinaryWriter) strs(l *[]string) {
-	w.listLen(*l == nil, len(*l))
-	for i := range *l {
-		w.str(&(*l)[i])
+func (w *BinaryWriter) strs(l []string) []string {
+	w.listLen(l == nil, len(l))
+	for _, x := range l {
+		w.str(x)
 	}
+	return l
 }
 
 // listLen writes a list's length: 0 for nil, n+1 for n elements.
@@ -512,8 +536,7 @@ func (r *BinaryReader) Event() (Event, error) {
 
 // readJSON reads an event stored as its JSON.
 func (r *BinaryReader) readJSON() (Event, error) {
-	var name string
-	r.str(&name)
+	name := r.str("")
 	data := r.Fixed(int(min(r.Uvarint(), uint64(len(r.b)+1))))
 	if r.err != nil {
 		return nil, r.err
@@ -531,8 +554,7 @@ func (r *BinaryReader) readJSON() (Event, error) {
 // throughout the segment, so that a caller can keep what it derives from
 // the string by number.
 func (r *BinaryReader) ReadString() (string, int) {
-	var s string
-	r.str(&s)
+	s := r.str("")
 	return s, r.last
 }
 
@@ -579,88 +601,96 @@ func (r *BinaryReader) fail(format string, args ...any) {
 	r.b = nil
 }
 
-func (r *BinaryReader) str(s *string) {
+func (r *BinaryReader) str(string) string {
 	k := r.Uvarint()
 	switch {
 	case r.err != nil:
 	case k == 0:
-		r.text(s)
+		s := string(r.textBytes())
 		if r.err == nil {
-			r.strings = append(r.strings, *s)
+			r.strings = append(r.strings, s)
 			r.last = len(r.strings)
 		}
+		return s
 	case k > uint64(len(r.strings)):
 		r.fail("string %d of %d", k, len(r.strings))
 	default:
-		*s, r.last = r.strings[k-1], int(k)
+		r.last = int(k)
+		return r.strings[k-1]
 	}
+	return ""
 }
 
-func (r *BinaryReader) text(s *string) {
-	*s = string(r.Fixed(int(min(r.Uvarint(), uint64(len(r.b)+1)))))
+func (r *BinaryReader) text(string) string {
+	return string(r.textBytes())
 }
 
-func (r *BinaryReader) date(d *Date) {
+// textBytes reads a length and that many bytes.
+func (r *BinaryReader) textBytes() []byte {
+	return r.Fixed(int(min(r.Uvarint(), uint64(len(r.b)+1))))
+}
+
+func (r *BinaryReader) date(Date) Date {
 	v := r.Uvarint()
 	if v == 0 || r.err != nil {
-		*d = Date{}
-		return
+		return Date{}
 	}
 	y, m, day := v/(16*32), v/32%16, v%32
-	got, ok := NewDate(int(min(y, math.MaxInt16)), int(m), int(day))
+	d, ok := NewDate(int(min(y, math.MaxInt16)), int(m), int(day))
 	if !ok {
 		r.fail("date %d", v)
-		return
 	}
-	*d = got
+	return d
 }
 
-func (r *BinaryReader) amount(a *decimal.Decimal) {
+func (r *BinaryReader) amount(decimal.Decimal) decimal.Decimal {
 	k := r.Uvarint()
 	switch {
 	case r.err != nil:
 	case k == 0:
-		r.newAmount(a)
+		return r.newAmount()
 	case k > uint64(len(r.amounts)):
 		r.fail("amount %d of %d", k, len(r.amounts))
 	default:
-		*a = r.amounts[k-1]
+		return r.amounts[k-1]
 	}
+	return decimal.Decimal{}
 }
 
 // newAmount reads an amount written out, numbering it unless it is the
 // zero Decimal.
-func (r *BinaryReader) newAmount(a *decimal.Decimal) {
+func (r *BinaryReader) newAmount() decimal.Decimal {
 	kind := r.Fixed(1)
 	if r.err != nil {
-		return
+		return decimal.Decimal{}
 	}
+	var a decimal.Decimal
 	switch kind[0] {
 	case amountZero:
-		*a = decimal.Decimal{}
-		return
+		return decimal.Decimal{}
 	case amountSmall:
 		coef := r.varint()
-		*a = decimal.New(coef, r.exponent())
+		a = decimal.New(coef, r.exponent())
 	case amountBig:
 		sign := r.Fixed(1)
 		abs := r.Fixed(int(min(r.Uvarint(), maxBinaryBigLen+1)))
 		if r.err != nil || len(abs) > maxBinaryBigLen || sign[0] > 2 {
 			r.fail("amount coefficient")
-			return
+			return decimal.Decimal{}
 		}
 		coef := new(big.Int).SetBytes(abs)
 		if sign[0] == 0 {
 			coef.Neg(coef)
 		}
-		*a = decimal.NewFromBigInt(coef, r.exponent())
+		a = decimal.NewFromBigInt(coef, r.exponent())
 	default:
 		r.fail("amount kind %d", kind[0])
-		return
+		return decimal.Decimal{}
 	}
 	if r.err == nil {
-		r.amounts = append(r.amounts, *a)
+		r.amounts = append(r.amounts, a)
 	}
+	return a
 }
 
 func (r *BinaryReader) exponent() int32 {
@@ -672,23 +702,23 @@ func (r *BinaryReader) exponent() int32 {
 	return int32(exp)
 }
 
-func (r *BinaryReader) integer(n *int) {
-	*n = int(r.varint())
+func (r *BinaryReader) integer(int) int {
+	return int(r.varint())
 }
 
-func (r *BinaryReader) flag(b *bool) {
+func (r *BinaryReader) flag(bool) bool {
 	v := r.Fixed(1)
-	if r.err != nil {
-		return
-	}
-	if v[0] > 1 {
+	switch {
+	case r.err != nil:
+		return false
+	case v[0] > 1:
 		r.fail("flag %d", v[0])
-		return
+		return false
 	}
-	*b = v[0] == 1
+	return v[0] == 1
 }
 
-func (r *BinaryReader) indicators(l *[]Indicator) {
+func (r *BinaryReader) indicators([]Indicator) []Indicator {
 	k := r.Uvarint()
 	switch {
 	case r.err != nil:
@@ -696,13 +726,14 @@ func (r *BinaryReader) indicators(l *[]Indicator) {
 		list := r.newIndicators()
 		if r.err == nil {
 			r.lists = append(r.lists, list)
-			*l = list
+			return list
 		}
 	case k > uint64(len(r.lists)):
 		r.fail("list %d of %d", k, len(r.lists))
 	default:
-		*l = r.lists[k-1]
+		return r.lists[k-1]
 	}
+	return nil
 }
 
 func (r *BinaryReader) newIndicators() []Indicator {
@@ -712,21 +743,21 @@ func (r *BinaryReader) newIndicators() []Indicator {
 	}
 	list := make([]Indicator, n)
 	for i := range list {
-		r.str((*string)(&list[i]))
+		list[i] = Indicator(r.str(""))
 	}
 	return list
 }
 
-func (r *BinaryReader) strs(l *[]string) {
+func (r *BinaryReader) strs([]string) []string {
 	n, isNil := r.listLen()
 	if isNil {
-		*l = nil
-		return
+		return nil
 	}
-	*l = make([]string, n)
-	for i := range *l {
-		r.str(&(*l)[i])
+	l := make([]string, n)
+	for i := range l {
+		l[i] = r.str("")
 	}
+	return l
 }
 
 // listLen reads a list's length, bounded by what remains to be read.
