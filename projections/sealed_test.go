@@ -375,3 +375,28 @@ func TestSealedSegmentsAroundAHole(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotKeepsWhatHintsAreCheckedAgainst: views loaded from a snapshot
+// know each person's key and each loan account's loan, as the views that
+// wrote it did, so that hints are checked (and used) after a load too.
+func TestSnapshotKeepsWhatHintsAreCheckedAgainst(t *testing.T) {
+	_, store := sealedHistory(t, 38)
+	original := project(t, store)
+	loaded := reopen(t, original)
+	if !reflect.DeepEqual(loaded.s.Persons, original.s.Persons) {
+		t.Errorf("the persons differ after a load")
+	}
+	loans := 0
+	for i := 1; i < original.s.Accounts.N; i++ {
+		want, got := original.s.Accounts.at(i).loan, loaded.s.Accounts.at(i).loan
+		if (want == nil) != (got == nil) || (want != nil && want.ID != got.ID) {
+			t.Fatalf("account %s: got loan %v, want %v", original.s.Accounts.at(i).Name, got, want)
+		}
+		if want != nil {
+			loans++
+		}
+	}
+	if loans == 0 {
+		t.Fatal("no loan accounts in the log")
+	}
+}
