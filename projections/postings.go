@@ -189,27 +189,20 @@ func (s *state) account(r acctRef) int32 {
 		if a, ok := s.BankIdx[r.id]; ok {
 			return a
 		}
-		a := s.openAccount(r)
+		a := s.addAccount(r, r.name())
 		s.BankIdx[r.id] = a
 		return a
 	}
 	if *slot == 0 {
-		*slot = s.openAccount(r)
+		*slot = s.addAccount(r, r.name())
 	}
 	return *slot
 }
 
-// openAccount adds an account unless it exists; numbers start at 1 (0
-// means "none yet").
-func (s *state) openAccount(r acctRef) int32 {
-	name := r.name()
-	if a, ok := s.AccountIdx[name]; ok {
-		return a
-	}
-	return s.addAccount(r, name)
-}
-
-// addAccount adds the account r, named name, which does not exist yet.
+// addAccount adds the account r, named name, which does not exist yet:
+// the number kept on its owner (a fund, a loan, a region's budget), in
+// BankIdx or in AccountIdx (a beneficiary's) says so. Numbers start at 1
+// (0 means "none yet").
 func (s *state) addAccount(r acctRef, name string) int32 {
 	a := int32(s.Accounts.N)
 	acc := account{Name: name}

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -93,4 +94,28 @@ func TestLegsEqualDomainPostings(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEveryAccountOpenedOnce: after whole logs, every account has its own
+// name, which AccountIdx maps back to it: the numbers kept on the owners
+// (a fund, a loan, a region's budget, BankIdx) say truly whether an account
+// exists, so that opening one never looks its name up first.
+func TestEveryAccountOpenedOnce(t *testing.T) {
+	for _, seed := range []uint64{41, 42, 43} {
+		store := storeOf(t, randomHistory(seed, 800), func(domain.Event) bool { return true })
+		// Half way, through a snapshot and a load, as a restart does.
+		head, _ := store.Head(context.Background())
+		p := reopen(t, prefix(t, store, head/2))
+		if err := p.CatchUp(context.Background(), store); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(p.s.AccountIdx), p.s.Accounts.N-1; got != want {
+			t.Fatalf("seed %d: %d names for %d accounts", seed, got, want)
+		}
+		for i := 1; i < p.s.Accounts.N; i++ {
+			if name := p.s.Accounts.at(i).Name; p.s.AccountIdx[name] != int32(i) {
+				t.Fatalf("seed %d: account %d, %s, is found as %d", seed, i, name, p.s.AccountIdx[name])
+			}
+		}
+	}
 }

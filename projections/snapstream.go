@@ -374,7 +374,7 @@ func decodeState(in io.Reader) (*state, error) {
 }
 
 // readAccounts decodes the accounts of putAccounts and rebuilds AccountIdx
-// from their names (openAccount keeps it so: every account but number 0).
+// from their names (addAccount keeps it so: every account but number 0).
 func readAccounts(r *streamReader, s *state, n int) error {
 	s.Accounts = chunked[account]{Chunks: make([][]account, 0, (n+chunkLen-1)/chunkLen)}
 	for s.Accounts.N < n {
