@@ -78,9 +78,11 @@ func (s *state) applyMain(env envelope, ev domain.Event, hints *eventHints) {
 // paid of a subsidy or its reversal (which the main lane posts); any other
 // event it leaves alone.
 func (s *state) applyCovers(pos uint64, d day, ev domain.Event, hints *eventHints) {
+	if id, ok := countedPerson(ev); ok {
+		s.applyCoversTo(s.hintedPerson(id, hints), pos, d, ev)
+		return
+	}
 	switch e := ev.(type) {
-	case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
-		s.applyCoversTo(s.hintedPerson(beneficiaryOf(ev), hints), pos, d, ev)
 	case domain.SubsidyPaid:
 		s.subsidy(pos, d, e.RegionCode, fen(e.Amount))
 	case domain.SubsidyReversed:

@@ -136,8 +136,8 @@ func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 func (s *state) applyCoverEvents(events []coverEvent) {
 	for i := range events {
 		events[i].person = -1 // a subsidy's beneficiary is not counted
-		if countsPerson(events[i].ev) {
-			events[i].person = s.hintedPerson(beneficiaryOf(events[i].ev), &events[i].hints)
+		if id, ok := countedPerson(events[i].ev); ok {
+			events[i].person = s.hintedPerson(id, &events[i].hints)
 		}
 	}
 	var years int16
@@ -159,26 +159,18 @@ func (s *state) applyCoverEvents(events []coverEvent) {
 	}
 }
 
-// countsPerson reports the events whose person real-name counting counts.
-func countsPerson(ev domain.Event) bool {
-	switch ev.(type) {
-	case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded:
-		return true
-	}
-	return false
-}
-
-// beneficiaryOf returns the person of a covers lane's event.
-func beneficiaryOf(ev domain.Event) string {
+// countedPerson returns the person of an event that real-name counting
+// counts (a placement, its reversal, a training); ok is false for others.
+func countedPerson(ev domain.Event) (id string, ok bool) {
 	switch e := ev.(type) {
 	case domain.PlacementRecorded:
-		return e.BeneficiaryID
+		return e.BeneficiaryID, true
 	case domain.PlacementReversed:
-		return e.BeneficiaryID
+		return e.BeneficiaryID, true
 	case domain.TrainingRecorded:
-		return e.BeneficiaryID
+		return e.BeneficiaryID, true
 	}
-	panic("projections: not an event of the covers lane")
+	return "", false
 }
 
 // applyAll applies a batch of admitted events (no error, no gap), on both

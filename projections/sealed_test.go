@@ -40,6 +40,17 @@ func sealedHistory(t *testing.T, seed uint64) ([][]domain.Event, eventstore.Stor
 	return history, store
 }
 
+// sealedLog is a log of sealedHistory(seed) and a directory holding its
+// segments, written by a catch-up.
+func sealedLog(t *testing.T, seed uint64) (eventstore.Store, string) {
+	t.Helper()
+	_, store := sealedHistory(t, seed)
+	dir := t.TempDir()
+	writer, _ := sealedProjector(t, dir)
+	catchUpTo(t, writer, store)
+	return store, dir
+}
+
 // sealedProjector returns a projector keeping test segments in dir, and
 // what it logs.
 func sealedProjector(t *testing.T, dir string) (*Projector, *bytes.Buffer) {
@@ -193,10 +204,7 @@ func TestDamagedSealedSegments(t *testing.T) {
 // snapshot in the middle of a segment reads the segments after it, and
 // seals nothing it did not see whole.
 func TestSealedSegmentsAfterASnapshot(t *testing.T) {
-	_, store := sealedHistory(t, 34)
-	dir := t.TempDir()
-	writer, _ := sealedProjector(t, dir)
-	catchUpTo(t, writer, store)
+	store, dir := sealedLog(t, 34)
 	const snapshotAt = 2*testSegmentEvents + 100
 
 	resumed, logged := sealedProjector(t, dir)
@@ -312,10 +320,7 @@ func TestWrongHints(t *testing.T) {
 // the writer's open (replay.Feed, as serve shares it) applies the sealed
 // segments first, and takes from the shared read only the events after them.
 func TestSealedSegmentsAtStart(t *testing.T) {
-	_, store := sealedHistory(t, 36)
-	dir := t.TempDir()
-	writer, _ := sealedProjector(t, dir)
-	catchUpTo(t, writer, store)
+	store, dir := sealedLog(t, 36)
 
 	feed := replay.NewFeed(store)
 	share, other := feed.Join(Reads), feed.Join(nil)
