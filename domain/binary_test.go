@@ -339,3 +339,39 @@ func sameEvent(got, want reflect.Value) error {
 	}
 	return nil
 }
+
+// BenchmarkBinaryWrite writes the events of a random log that have a
+// binary form of their own, decoded from their JSON through one table of
+// shared values as a rebuild's worker decodes them, as a sealer writes a
+// segment.
+func BenchmarkBinaryWrite(b *testing.B) {
+	syms := domain.NewSymbols()
+	var events []domain.Event
+	for _, e := range randomLog(b, firstSeed, 2000) {
+		if !domain.HasBinaryForm(e.EventType()) {
+			continue
+		}
+		eventType, data, err := domain.Encode(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := domain.DecodeWith(eventType, data, syms)
+		if err != nil {
+			b.Fatal(err)
+		}
+		events = append(events, d)
+	}
+	w := domain.NewBinaryWriter()
+	var seg []byte
+	for b.Loop() {
+		w.Reset()
+		seg = seg[:0]
+		for _, e := range events {
+			var err error
+			if seg, err = w.AppendEvent(seg, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+}
