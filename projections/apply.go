@@ -78,10 +78,20 @@ func (s *state) applyMain(env envelope, ev domain.Event, hints *eventHints) {
 // paid of a subsidy or its reversal (which the main lane posts); any other
 // event it leaves alone.
 func (s *state) applyCovers(pos uint64, d day, ev domain.Event, hints *eventHints) {
-	if id, ok := countedPerson(ev); ok {
-		s.applyCoversTo(s.hintedPerson(id, hints), pos, d, ev)
-		return
+	id, ok := countedPerson(ev)
+	switch {
+	case ok && hints != nil:
+		s.applyCoversTo(s.hintedPerson(id, &hints.person), pos, d, ev)
+	case ok:
+		s.applyCoversTo(s.person(id), pos, d, ev)
+	default:
+		s.coverSubsidy(pos, d, ev)
 	}
+}
+
+// coverSubsidy applies the covers lane's part of a subsidy or its
+// reversal; any other event it leaves alone.
+func (s *state) coverSubsidy(pos uint64, d day, ev domain.Event) {
 	switch e := ev.(type) {
 	case domain.SubsidyPaid:
 		s.subsidy(pos, d, e.RegionCode, fen(e.Amount))

@@ -36,21 +36,18 @@ func (s *state) person(id string) int32 {
 	return i
 }
 
-// hintedPerson is person, trying first the number hints.person (a sealed
+// hintedPerson is person, trying first the number *hint - 1 (a sealed
 // segment's, checked against the person's key: a wrong hint costs the
 // lookup it was to save, never a placement counted for another person),
-// and recording in hints the number found, for the sealer. hints may be nil.
-func (s *state) hintedPerson(id string, hints *eventHints) int32 {
-	if hints == nil {
-		return s.person(id)
-	}
-	if h := int(hints.person) - 1; h >= 0 && h < len(s.Persons) {
+// and recording in *hint the number found + 1, for the sealer.
+func (s *state) hintedPerson(id string, hint *int32) int32 {
+	if h := int(*hint) - 1; h >= 0 && h < len(s.Persons) {
 		if k, ok := packID(id); ok && s.Persons[h].id == k {
 			return int32(h)
 		}
 	}
 	p := s.person(id)
-	hints.person = p + 1
+	*hint = p + 1
 	return p
 }
 

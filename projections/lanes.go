@@ -68,8 +68,8 @@ type coverEvent struct {
 	pos    uint64
 	day    day
 	ev     domain.Event
-	person int32      // the beneficiary's number, found by the lane (applyCoverEvents)
-	hints  eventHints // the person's number from a sealed segment, or found by the lane
+	person int32 // the beneficiary's number, found by the lane (applyCoverEvents)
+	hint   int32 // that number + 1, from a sealed segment or found by the lane; 0: unknown
 }
 
 // startCoverLane starts the covers lane; stop ends it.
@@ -123,7 +123,7 @@ func appendCoverEvents(events []coverEvent, batch []decoded) []coverEvent {
 		switch batch[i].ev.(type) {
 		case domain.PlacementRecorded, domain.PlacementReversed, domain.TrainingRecorded, domain.SubsidyPaid, domain.SubsidyReversed:
 			events = append(events, coverEvent{pos: batch[i].env.Pos, day: batch[i].env.Day, ev: batch[i].ev,
-				hints: eventHints{person: batch[i].hints.person}})
+				hint: batch[i].hints.person})
 		}
 	}
 	return events
@@ -137,7 +137,7 @@ func (s *state) applyCoverEvents(events []coverEvent) {
 	for i := range events {
 		events[i].person = -1 // a subsidy's beneficiary is not counted
 		if id, ok := countedPerson(events[i].ev); ok {
-			events[i].person = s.hintedPerson(id, &events[i].hints)
+			events[i].person = s.hintedPerson(id, &events[i].hint)
 		}
 	}
 	var years int16
@@ -152,7 +152,7 @@ func (s *state) applyCoverEvents(events []coverEvent) {
 	for i := range events {
 		e := &events[i]
 		if e.person < 0 {
-			s.applyCovers(e.pos, e.day, e.ev, nil)
+			s.coverSubsidy(e.pos, e.day, e.ev)
 			continue
 		}
 		s.applyCoversTo(e.person, e.pos, e.day, e.ev)
