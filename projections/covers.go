@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/hex"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 // person returns the index of a beneficiary, adding them when new.
 func (s *state) person(id string) int32 {
+	s.indexPersons()
 	k, packed := packID(id)
 	if packed {
 		if i, ok := s.PersonKeys[k]; ok {
@@ -33,16 +35,25 @@ func (s *state) person(id string) int32 {
 		s.PersonIdx[id] = i
 	}
 	s.Persons = append(s.Persons, personCovers{id: k})
+	s.personsIndexed = len(s.Persons)
 	return i
 }
 
 // hintedPerson is person, trying first the number *hint - 1 (a sealed
-// segment's, checked against the person's key: a wrong hint costs the
-// lookup it was to save, never a placement counted for another person),
-// and recording in *hint the number found + 1, for the sealer.
+// segment's: checked against the person's key, so that a wrong hint costs
+// the lookup it was to save, never a placement counted for another person;
+// or the next number, a new person, checked later: index.go), and
+// recording in *hint the number found + 1, for the sealer.
 func (s *state) hintedPerson(id string, hint *int32) int32 {
-	if h := int(*hint) - 1; h >= 0 && h < len(s.Persons) {
-		if k, ok := packID(id); ok && s.Persons[h].id == k {
+	if h := int(*hint) - 1; h >= 0 && h <= len(s.Persons) {
+		k, ok := packID(id)
+		switch {
+		case !ok:
+		case h < len(s.Persons) && s.Persons[h].id == k:
+			return int32(h)
+		case h == len(s.Persons):
+			// A new person, by the segment: indexPersons checks it is.
+			s.Persons = append(s.Persons, personCovers{id: k})
 			return int32(h)
 		}
 	}
@@ -89,6 +100,14 @@ func packID(id string) (k idKey, ok bool) {
 		return k, true
 	}
 	return k, false
+}
+
+// unpackID is the id packID packed.
+func unpackID(k idKey) string {
+	if k[idKeyBytes] == idHex {
+		return hex.EncodeToString(k[:idKeyBytes])
+	}
+	return strings.TrimRight(string(k[:idKeyBytes]), "\x00")
 }
 
 // hexDigit reads a lowercase hex digit (the form hex.EncodeToString writes,

@@ -133,31 +133,32 @@ type eventHints struct {
 	person int32
 }
 
-// hintedAccount is account, trying first the number hints.accounts[i] (a sealed
-// segment's, checked against the account's name: a wrong hint costs the
-// lookup it was to save, never a wrong posting), and recording in hints
-// the number found, for the sealer.
+// hintedAccount is account, trying first the number hints.accounts[i] (a
+// sealed segment's: checked against the account's fingerprint, so that a
+// wrong hint costs the lookup it was to save, never a wrong posting; or,
+// for a beneficiary's account, the next number, a new account, checked
+// later: index.go), and recording in hints the number found, for the sealer.
 func (s *state) hintedAccount(r acctRef, hints *eventHints, i int) int32 {
 	if hints == nil {
 		return s.account(r)
 	}
-	if h := hints.accounts[i]; h > 0 && int(h) < s.Accounts.N {
+	switch h, n := hints.accounts[i], int32(s.Accounts.N); {
+	case h <= 0:
+	case h < n:
 		if acc := s.Accounts.at(int(h)); acc.is(r) {
 			if acc.loan != nil {
 				s.lastLoan = acc.loan // the loan event's loanRecord finds it
 			}
 			return h
 		}
+	case h == n && r.kind == acctBeneficiary:
+		// The other kinds keep their number on their owner, which must
+		// be found anyway.
+		return s.addAccount(r, r.name())
 	}
 	a := s.account(r)
 	hints.accounts[i] = a
 	return a
-}
-
-// is reports whether the account is the one r names.
-func (a *account) is(r acctRef) bool {
-	prefix := acctPrefixes[r.kind]
-	return len(a.Name) == len(prefix)+len(r.id) && a.Name[len(prefix):] == r.id && a.Name[:len(prefix)] == prefix
 }
 
 // account returns the number of the account r names, opening it at the
@@ -171,6 +172,7 @@ func (s *state) account(r acctRef) int32 {
 	case acctBeneficiary:
 		// Looked up by name, without building it, so that beneficiaries
 		// (the covers lane's) are not touched by the main lane.
+		s.indexAccounts()
 		var buf [64]byte
 		name := append(append(buf[:0], beneficiaryPrefix...), r.id...)
 		if a, ok := s.AccountIdx[string(name)]; ok {
@@ -202,10 +204,11 @@ func (s *state) account(r acctRef) int32 {
 // addAccount adds the account r, named name, which does not exist yet:
 // the number kept on its owner (a fund, a loan, a region's budget), in
 // BankIdx or in AccountIdx (a beneficiary's) says so. Numbers start at 1
-// (0 means "none yet").
+// (0 means "none yet"). The name goes into AccountIdx when the index is
+// next completed (index.go).
 func (s *state) addAccount(r acctRef, name string) int32 {
 	a := int32(s.Accounts.N)
-	acc := account{Name: name}
+	acc := account{Name: name, fp: accountFP(acctPrefixes[r.kind], r.id)}
 	switch r.kind {
 	case acctFund:
 		acc.Fund = r.id
@@ -213,7 +216,6 @@ func (s *state) addAccount(r acctRef, name string) int32 {
 		acc.loan = s.loanRecord(r.id)
 	}
 	s.Accounts.add(acc)
-	s.AccountIdx[name] = a
 	return a
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hrss-ledger/ledger/domain"
@@ -77,7 +78,7 @@ type Projector struct {
 	cfg Config
 	log *slog.Logger
 
-	mu       sync.RWMutex
+	mu       viewsLock
 	s        *state
 	advanced chan struct{} // closed and replaced whenever s.Pos moves
 
@@ -88,6 +89,30 @@ type Projector struct {
 	subs   map[*subscriber]struct{}
 	wake   chan struct{} // nudges the publisher
 }
+
+// viewsLock guards the views: the runner writes, queries read. It counts
+// the readers, so that a catch-up, which holds the write lock over many
+// runs of events (catchUp), lets a waiting reader in after the run it is
+// applying.
+type viewsLock struct {
+	sync.RWMutex
+	readers atomic.Int32 // waiting for the read lock or holding it
+}
+
+// RLock takes the read lock, counting the reader first.
+func (l *viewsLock) RLock() {
+	l.readers.Add(1)
+	l.RWMutex.RLock()
+}
+
+// RUnlock releases the read lock.
+func (l *viewsLock) RUnlock() {
+	l.RWMutex.RUnlock()
+	l.readers.Add(-1)
+}
+
+// readerWaits reports whether a reader waits for the read lock (or holds it).
+func (l *viewsLock) readerWaits() bool { return l.readers.Load() > 0 }
 
 // New returns a projector, loaded from the snapshot in cfg.Dir when there is one.
 func New(cfg Config) (*Projector, error) {

@@ -359,6 +359,7 @@ func (s *state) info(pos uint64) eventInfo {
 // History answers GET /v1/history: an account's entries dated in [from, to]
 // (either may be empty), oldest first, with the running balance.
 func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
+	s.completeIndexes() // a misnumbered state is thrown away by its catch-up
 	n, ok := s.AccountIdx[name]
 	a := s.Accounts.at(int(n))
 	if !ok {

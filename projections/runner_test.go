@@ -389,3 +389,45 @@ func TestAStoppedRebuildKeepsWhatItApplied(t *testing.T) {
 		t.Fatalf("resumed rebuild differs:\ngot  %s\nwant %s", firstDiff(got, want), firstDiff(want, got))
 	}
 }
+
+// TestQueryDuringCatchUp: a catch-up holds the write lock over many runs,
+// but lets a waiting query in after the run it is applying.
+func TestQueryDuringCatchUp(t *testing.T) {
+	_, store := sealedHistory(t, 38)
+	var events []decoded
+	err := store.Read(context.Background(), 0, func(e eventstore.Event) error {
+		events = append(events, decode(&e, nil))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := New(Config{})
+	c, end := p.startCatchUp()
+	defer end()
+	run := decodeBatchEvents
+	if err := c.apply(events[:run]); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan uint64)
+	go func() { got <- p.Position() }()
+	for !p.mu.readerWaits() {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case pos := <-got:
+		t.Fatalf("a query got in at %d while the catch-up held the lock", pos)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := c.apply(events[run : 2*run]); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case pos := <-got:
+		if pos != uint64(2*run) {
+			t.Errorf("the query got position %d, want %d", pos, 2*run)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the query waited past the run being applied")
+	}
+}

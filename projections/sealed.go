@@ -272,6 +272,25 @@ func (p *Projector) catchUpSealed(ctx context.Context, r Reader, c *catchUp) err
 	return applyErr
 }
 
+// checkNumbering completes the indexes after sealed segments were
+// applied. If a segment opened a name twice (index.go), its numbers were
+// another state's: the views start again from position 0, and the
+// segments are dropped, to be written again from the log.
+func (p *Projector) checkNumbering() {
+	p.mu.Lock()
+	err := p.s.completeIndexes()
+	if err != nil {
+		dirty := p.s.dirty
+		p.s = newState()
+		p.s.dirty = dirty
+	}
+	p.mu.Unlock()
+	if err != nil {
+		p.log.Warn("projections: sealed segments dropped; rebuilding from the log", "err", err)
+		p.dropSegments(p.sealer.firstOf(1))
+	}
+}
+
 // readSegments decodes the segments from the one holding position after+1
 // into runs for the views.
 func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, runs chan<- []decoded, free chan []decoded) error {

@@ -90,6 +90,11 @@ func segmentFiles(t *testing.T, dir string) []string {
 func sameState(t *testing.T, got, want *Projector) {
 	t.Helper()
 	sameViews(t, "sealed", got, want)
+	for _, p := range []*Projector{got, want} {
+		if err := p.s.completeIndexes(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	got.s.warmed, want.s.warmed = 0, 0
 	got.s.dirty, want.s.dirty = nil, nil
 	if !reflect.DeepEqual(got.s, want.s) {
@@ -279,19 +284,18 @@ func (u upTo) Read(ctx context.Context, after eventstore.Position, fn func(event
 func TestWrongHints(t *testing.T) {
 	_, store := sealedHistory(t, 35)
 	want := project(t, store)
-	var events []decoded
+	events := trueHints(t, store)
+	// Random numbers, but never the next one where it is wrong: a hint
+	// that opens an account or a person is taken without a lookup, and is
+	// checked at the end of the segments instead (TestMisnumberedSegments).
 	rng := rand.New(rand.NewPCG(35, 0))
-	err := store.Read(context.Background(), 0, func(e eventstore.Event) error {
-		d := decode(&e, nil)
-		for i := range d.hints.accounts {
-			d.hints.accounts[i] = int32(rng.IntN(want.s.Accounts.N + 2))
+	var accounts, persons numbering
+	for k := range events {
+		h := &events[k].hints
+		for i := range h.accounts {
+			h.accounts[i] = accounts.wrong(rng, h.accounts[i], int32(want.s.Accounts.N+2))
 		}
-		d.hints.person = int32(rng.IntN(len(want.s.Persons) + 2))
-		events = append(events, d)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		h.person = persons.wrong(rng, h.person, int32(len(want.s.Persons)+2))
 	}
 	t.Run("one event at a time", func(t *testing.T) {
 		got, _ := New(Config{})
@@ -314,6 +318,137 @@ func TestWrongHints(t *testing.T) {
 		end()
 		sameState(t, got, want)
 	})
+}
+
+// trueHints returns the events of r with the hints a catch-up records.
+func trueHints(t *testing.T, r Reader) []decoded {
+	t.Helper()
+	var events []decoded
+	err := r.Read(context.Background(), 0, func(e eventstore.Event) error {
+		events = append(events, decode(&e, nil))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := New(Config{})
+	for k := range events {
+		if err := p.applyBatch(events[k : k+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return events
+}
+
+// numbering follows the numbers that true hints open, in log order: the
+// next one (0 to start with, for persons and accounts alike) opens the
+// person or account it names.
+type numbering struct{ next int32 }
+
+// wrong returns a random hint below limit for the true hint h, but never
+// the next number unless h is it.
+func (n *numbering) wrong(rng *rand.Rand, h, limit int32) int32 {
+	opens := h > 0 && h > n.next
+	if opens {
+		n.next = h
+	}
+	for {
+		r := rng.Int32N(limit)
+		if r != n.next+1 || opens {
+			return r
+		}
+	}
+}
+
+// TestMisnumberedSegments: a segment whose hints open a person or an
+// account that exists (numbered from another state than the one reading
+// it) is found out when the indexes are completed; the views then start
+// again from the log, and the segments are written again.
+func TestMisnumberedSegments(t *testing.T) {
+	store, written := sealedLog(t, 37)
+	want := project(t, store)
+	cases := []struct {
+		name  string
+		forge func(d *decoded, seen *[2]int32) bool
+	}{
+		{"a person", func(d *decoded, seen *[2]int32) bool {
+			if h := d.hints.person; h > 0 && h <= seen[0] {
+				d.hints.person = seen[0] + 1
+				return true
+			}
+			seen[0] = max(seen[0], d.hints.person)
+			return false
+		}},
+		{"a beneficiary's account", func(d *decoded, seen *[2]int32) bool {
+			if _, ok := d.ev.(domain.SubsidyPaid); ok && d.hints.accounts[1] <= seen[1] {
+				d.hints.accounts[1] = seen[1] + 1
+				return true
+			}
+			seen[1] = max(seen[1], slices.Max(d.hints.accounts[:]))
+			return false
+		}},
+	}
+	for _, tc := range cases {
+		t.Run("a segment that opens "+tc.name+" again is dropped, and the log read", func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range segmentFiles(t, written) {
+				data, _ := os.ReadFile(f)
+				os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644)
+			}
+			forgeSegment(t, dir, 2, tc.forge)
+			again, logged := sealedProjector(t, dir)
+			catchUpTo(t, again, store)
+			if !strings.Contains(logged.String(), "opened twice") {
+				t.Fatalf("got log %q, want the misnumbering found", logged.String())
+			}
+			sameState(t, again, want)
+			if got, want := len(segmentFiles(t, dir)), len(segmentFiles(t, written)); got != want {
+				t.Errorf("got %d segments after the rebuild, want %d written again", got, want)
+			}
+		})
+	}
+}
+
+// forgeSegment rewrites segment k of dir with the first hint that forge
+// changes, given what came before it in every segment up to k.
+func forgeSegment(t *testing.T, dir string, k int, forge func(d *decoded, seen *[2]int32) bool) {
+	t.Helper()
+	files := segmentFiles(t, dir)
+	var seen [2]int32
+	var events []decoded
+	for i, f := range files[:k+1] {
+		data, _ := os.ReadFile(f)
+		var sr segmentReader
+		sr.reset(data[len(segmentMagic)+1 : len(data)-segmentCRCSize])
+		runs := make(chan []decoded, 2)
+		first := uint64(i*testSegmentEvents + 1)
+		if err := sr.decode(context.Background(), first, testSegmentEvents, runs, nil); err != nil {
+			t.Fatal(err)
+		}
+		close(runs)
+		events = events[:0]
+		for run := range runs {
+			events = append(events, run...)
+		}
+		if i < k {
+			for j := range events {
+				forge(&events[j], &seen) // never true before k: it is a test of segment k
+			}
+		}
+	}
+	forged := slices.IndexFunc(events, func(d decoded) bool { return forge(&d, &seen) })
+	if forged < 0 {
+		t.Fatal("nothing to forge in the segment")
+	}
+	forge(&events[forged], &seen)
+	os.Remove(files[k])
+	sl := newSealer(dir, slog.New(slog.DiscardHandler))
+	sl.size = testSegmentEvents
+	sl.add(events)
+	sl.settle()
+	if _, err := os.Stat(files[k]); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestSealedSegmentsAtStart: a start whose views read the log shared with

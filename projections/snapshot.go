@@ -79,6 +79,9 @@ func (s *state) onDisk(dir string) bool {
 // writeSnapshot writes the file durably (eventstore.WriteFileDurably), so
 // a crash leaves either the old or the new snapshot.
 func writeSnapshot(dir string, s *state) error {
+	if err := s.completeIndexes(); err != nil {
+		return fmt.Errorf("projections: no snapshot of misnumbered views: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("projections: snapshot dir: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"hash/crc32"
+	"hash/maphash"
 	"io"
 )
 
@@ -373,8 +374,8 @@ func decodeState(in io.Reader) (*state, error) {
 	return s, nil
 }
 
-// readAccounts decodes the accounts of putAccounts and rebuilds AccountIdx
-// from their names (addAccount keeps it so: every account but number 0).
+// readAccounts decodes the accounts of putAccounts and rebuilds their
+// fingerprints and AccountIdx from their names (every account but number 0).
 func readAccounts(r *streamReader, s *state, n int) error {
 	s.Accounts = chunked[account]{Chunks: make([][]account, 0, (n+chunkLen-1)/chunkLen)}
 	for s.Accounts.N < n {
@@ -395,8 +396,11 @@ func readAccounts(r *streamReader, s *state, n int) error {
 	}
 	s.AccountIdx = make(map[string]int32, n)
 	for i := 1; i < s.Accounts.N; i++ {
-		s.AccountIdx[s.Accounts.at(i).Name] = int32(i)
+		acc := s.Accounts.at(i)
+		acc.fp = maphash.String(fpSeed, acc.Name)
+		s.AccountIdx[acc.Name] = int32(i)
 	}
+	s.accountsIndexed = s.Accounts.N
 	return nil
 }
 

@@ -28,7 +28,7 @@ type state struct {
 	Years     map[nodeYear]*regionYear
 
 	Accounts   chunked[account] // by number (chunked: growing copies none); number 0 is no account
-	AccountIdx map[string]int32 // account name -> number
+	AccountIdx map[string]int32 // account name -> number, for those below accountsIndexed (index.go)
 	BankIdx    map[string]int32 // bank name -> its account's number
 	Docs       []string         // interned documents (文号)
 	docIndex   map[string]int32
@@ -40,12 +40,18 @@ type state struct {
 
 	// Beneficiary id -> index into Persons: by the id packed (packID), or
 	// by the id itself for one that does not pack.
-	PersonKeys map[idKey]int32
+	PersonKeys map[idKey]int32 // for those below personsIndexed (index.go)
 	PersonIdx  map[string]int32
 	Persons    []personCovers
 	Subsidies  chunked[contribution]
 
 	dirty *dirty // changes since the last publication; nil when nobody listens
+
+	// The indexes by name lag behind what sealed segments opened (index.go).
+	accountsIndexed int // main lane's
+	personsIndexed  int // covers lane's
+	misnumbered     misnumbered
+	indexMu         sync.Mutex // completes the indexes for readers
 
 	// saved is 1 + the position of the snapshot on disk that was read or
 	// written from this state, 0 for none (snapshot.go).
@@ -135,7 +141,8 @@ type account struct {
 	Fund    string // the fund's id for a fund account, "" otherwise
 	Balance int64
 	Entries history
-	loan    *loan // the loan of a loan's account (principal, interest, write-off)
+	loan    *loan  // the loan of a loan's account (principal, interest, write-off)
+	fp      uint64 // fingerprint of Name, which a hint is checked against (index.go)
 }
 
 // fund is a fund's description and its flows by business day.
@@ -268,6 +275,8 @@ func newState() *state {
 		PersonIdx:  map[string]int32{},
 		PersonKeys: map[idKey]int32{},
 		LastDay:    minDay,
+
+		accountsIndexed: 1, // number 0 is no account
 	}
 	s.Accounts.add(account{})
 	s.reindex()
@@ -293,6 +302,7 @@ func (s *state) reindex() {
 			s.Persons[i].id = k
 		}
 	}
+	s.personsIndexed = len(s.Persons) // PersonKeys is whole in a snapshot
 	for _, l := range s.Loans {
 		for _, a := range []int32{l.Account, l.Interest, l.WriteOff} {
 			if a > 0 && int(a) < s.Accounts.N {

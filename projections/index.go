@@ -1,0 +1,104 @@
+package projections
+
+import (
+	"fmt"
+	"hash/maphash"
+)
+
+// The indexes by name (AccountIdx, PersonKeys) and the numbers that
+// sealed segments record.
+//
+// A rebuild from sealed segments takes each account and person by the
+// number the segment recorded for it (its hint), so that it needs no
+// lookup by name. A hint that names an existing account or person is
+// checked against it: a person's packed id exactly, an account's name by
+// a 64-bit fingerprint kept on the account (comparing the names would
+// fetch a second cache line per posting). A hint that fails its check
+// costs the lookup it was to save.
+//
+// A hint that opens a new account of a beneficiary or a new person, the
+// next number, is taken without looking the name up, and the name goes
+// into its index later, in bulk, when a lookup, a query, a snapshot or
+// the end of a catch-up needs the index whole. Indexing then checks that
+// each such name was indeed new; one already there means the segment was
+// numbered from another state, and the catch-up throws the views away
+// and reads the log instead (misnumbered). A rebuild of a million events
+// spends about a sixth less time this way.
+
+// misnumbered records a name that a sealed segment opened again: one per
+// lane, so that the lanes never write the same field.
+type misnumbered struct {
+	account, person string
+}
+
+// err is the first name opened twice, nil when none was.
+func (m *misnumbered) err() error {
+	switch {
+	case m.account != "":
+		return fmt.Errorf("%w: account %q opened twice", errSegment, m.account)
+	case m.person != "":
+		return fmt.Errorf("%w: person %q opened twice", errSegment, m.person)
+	}
+	return nil
+}
+
+// fpSeed seeds the accounts' fingerprints: they live only in memory (set
+// again from the names when a snapshot is read), so any seed will do.
+var fpSeed = maphash.MakeSeed()
+
+// accountFP is the fingerprint of the name prefix+id, computed without
+// building it.
+func accountFP(prefix, id string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(fpSeed)
+	h.WriteString(prefix)
+	h.WriteString(id)
+	return h.Sum64()
+}
+
+// is reports whether the account is (but for a fingerprint collision, one
+// in 2^64) the one r names.
+func (a *account) is(r acctRef) bool {
+	return a.fp == accountFP(acctPrefixes[r.kind], r.id)
+}
+
+// indexAccounts puts the accounts opened since the last call into
+// AccountIdx (the main lane's).
+func (s *state) indexAccounts() {
+	for a := s.accountsIndexed; a < s.Accounts.N; a++ {
+		name := s.Accounts.at(a).Name
+		if _, dup := s.AccountIdx[name]; dup {
+			s.misnumbered.account = name
+			continue
+		}
+		s.AccountIdx[name] = int32(a)
+	}
+	s.accountsIndexed = s.Accounts.N
+}
+
+// indexPersons puts the persons opened since the last call into
+// PersonKeys (the covers lane's). Only a person whose id packs is opened
+// unindexed (hintedPerson).
+func (s *state) indexPersons() {
+	for p := s.personsIndexed; p < len(s.Persons); p++ {
+		k := s.Persons[p].id
+		if _, dup := s.PersonKeys[k]; dup {
+			s.misnumbered.person = unpackID(k)
+			continue
+		}
+		s.PersonKeys[k] = int32(p)
+	}
+	s.personsIndexed = len(s.Persons)
+}
+
+// completeIndexes makes both indexes whole and reports a name a sealed
+// segment opened twice. The caller holds the write lock, or the read lock
+// (queries, snapshots): then no lane runs, and indexMu keeps readers from
+// completing them at once.
+func (s *state) completeIndexes() error {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	s.indexAccounts()
+	s.indexPersons()
+	return s.misnumbered.err()
+}
