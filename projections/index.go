@@ -3,6 +3,8 @@ package projections
 import (
 	"fmt"
 	"hash/maphash"
+	"maps"
+	"sync"
 )
 
 // The indexes by name (AccountIdx, PersonKeys) and the numbers that
@@ -65,6 +67,7 @@ func (a *account) is(r acctRef) bool {
 // indexAccounts puts the accounts opened since the last call into
 // AccountIdx (the main lane's).
 func (s *state) indexAccounts() {
+	s.AccountIdx = roomFor(s.AccountIdx, s.Accounts.N-s.accountsIndexed)
 	for a := s.accountsIndexed; a < s.Accounts.N; a++ {
 		name := s.Accounts.at(a).Name
 		if _, dup := s.AccountIdx[name]; dup {
@@ -80,6 +83,7 @@ func (s *state) indexAccounts() {
 // PersonKeys (the covers lane's). Only a person whose id packs is opened
 // unindexed (hintedPerson).
 func (s *state) indexPersons() {
+	s.PersonKeys = roomFor(s.PersonKeys, len(s.Persons)-s.personsIndexed)
 	for p := s.personsIndexed; p < len(s.Persons); p++ {
 		k := s.Persons[p].id
 		if _, dup := s.PersonKeys[k]; dup {
@@ -98,7 +102,20 @@ func (s *state) indexPersons() {
 func (s *state) completeIndexes() error {
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
+	var wg sync.WaitGroup
+	wg.Go(s.indexPersons) // the lanes' state apart: on both cores
 	s.indexAccounts()
-	s.indexPersons()
+	wg.Wait()
 	return s.misnumbered.err()
+}
+
+// roomFor returns m, or, when extra outnumbers its entries, a copy of it
+// with room for extra more: a bulk insert then grows no table on the way.
+func roomFor[K comparable, V any](m map[K]V, extra int) map[K]V {
+	if extra <= len(m) {
+		return m
+	}
+	bigger := make(map[K]V, len(m)+extra)
+	maps.Copy(bigger, m)
+	return bigger
 }
