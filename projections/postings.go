@@ -208,7 +208,7 @@ func (s *state) account(r acctRef) int32 {
 // next completed (index.go).
 func (s *state) addAccount(r acctRef, name string) int32 {
 	a := int32(s.Accounts.N)
-	acc := account{Name: name, fp: accountFP(acctPrefixes[r.kind], r.id)}
+	acc := account{Name: name, fp: accountFP(r.kind, r.id)}
 	switch r.kind {
 	case acctFund:
 		acc.Fund = r.id

@@ -6,7 +6,6 @@ import (
 	"encoding/gob"
 	"fmt"
 	"hash/crc32"
-	"hash/maphash"
 	"io"
 )
 
@@ -397,7 +396,7 @@ func readAccounts(r *streamReader, s *state, n int) error {
 	s.AccountIdx = make(map[string]int32, n)
 	for i := 1; i < s.Accounts.N; i++ {
 		acc := s.Accounts.at(i)
-		acc.fp = maphash.String(fpSeed, acc.Name)
+		acc.fp = nameFP(acc.Name)
 		s.AccountIdx[acc.Name] = int32(i)
 	}
 	s.accountsIndexed = s.Accounts.N
