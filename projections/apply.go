@@ -2,6 +2,7 @@ package projections
 
 import (
 	"sort"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -265,6 +266,52 @@ func (s *state) node(code string) int32 {
 	return i
 }
 
+// regionCache is one lane's memory of the nodes of the region codes it met
+// last: nearly every event names a region, and a map lookup hashes the
+// code each time. Decoding shares one string per code (a sealed segment's
+// table, a decoding worker's symbols), so a code's slot is picked by where
+// its bytes lie, which costs no hashing, and checked by comparing the
+// codes, which compares two equal pointers. Not in snapshots.
+type regionCache [regionCacheSlots]struct {
+	code string
+	node int32
+}
+
+// regionCacheSlots is a power of two above the regions of a province.
+const regionCacheSlots = 256
+
+// slot returns where code is or would be remembered.
+func (c *regionCache) slot(code string) *struct {
+	code string
+	node int32
+} {
+	return &c[uintptr(unsafe.Pointer(unsafe.StringData(code)))>>3%regionCacheSlots]
+}
+
+// cachedNode is node, through a lane's cache.
+func (s *state) cachedNode(c *regionCache, code string) int32 {
+	e := c.slot(code)
+	if e.code == code && code != "" {
+		return e.node
+	}
+	n := s.node(code)
+	e.code, e.node = code, n
+	return n
+}
+
+// known reports whether a region exists, through a lane's cache.
+func (s *state) known(c *regionCache, code string) bool {
+	if e := c.slot(code); e.code == code && code != "" {
+		return true
+	}
+	n, ok := s.RegionIdx[code]
+	if ok {
+		e := c.slot(code)
+		e.code, e.node = code, n
+	}
+	return ok
+}
+
 func (s *state) defineRegion(e domain.RegionDefined) {
 	n := s.node(e.Code)
 	r := &s.Regions[n]
@@ -337,13 +384,13 @@ func (s *state) addActual(n int32, year int, i uint8, d day, delta int64) {
 // of its region and every ancestor: the covers lane's work, which has room
 // for it beside the main lane's postings.
 func (s *state) subsidy(pos uint64, d day, regionCode string, amount int64) {
-	n := s.node(regionCode)
+	n := s.cachedNode(&s.coverRegions, regionCode)
 	s.addCount(n, d.year(), indSubsidiesPaidAmount, d, amount)
 	s.Subsidies.add(contribution{Pos: pos, Node: n, Day: d, Amount: amount})
 }
 
 func (s *state) issueLoan(pos uint64, d day, e domain.LoanIssued) {
-	n := s.node(e.RegionCode)
+	n := s.cachedNode(&s.mainRegions, e.RegionCode)
 	principal := fen(e.Principal)
 	l := s.loanRecord(e.LoanID)
 	// An issue starts the loan afresh; its accounts, opened by the issue's

@@ -161,7 +161,7 @@ func (p *personCovers) key(year int32, ind uint8) []cover {
 // recordPlacement counts a person for each indicator of a placement (or a
 // training), by real name: once per person, indicator, region and year.
 func (s *state) recordPlacement(p int32, pos uint64, d day, regionCode, id string, inds []domain.Indicator) {
-	n := s.node(regionCode)
+	n := s.cachedNode(&s.coverRegions, regionCode)
 	year := int32(d.year())
 	assert(year >= 0 && year <= maxYear, "a placement's year has four digits")
 	hash := idHash(id)
@@ -225,7 +225,7 @@ func openBefore(cs []cover, node int32) bool {
 
 // reversePlacement stops a placement counting from the reversal date.
 func (s *state) reversePlacement(p int32, d day, e domain.PlacementReversed) {
-	n := s.node(e.RegionCode)
+	n := s.cachedNode(&s.coverRegions, e.RegionCode)
 	year := int32(e.PlacementDate.Year())
 	id := idHash(e.PlacementID)
 	for _, ind := range e.Indicators {

@@ -221,7 +221,7 @@ func (s *state) lanesApart(batch []decoded) bool {
 		case domain.StatisticReported:
 			code = e.RegionCode
 		}
-		if _, ok := s.RegionIdx[code]; !ok {
+		if !s.known(&s.mainRegions, code) {
 			return false
 		}
 		for _, ind := range inds {

@@ -97,6 +97,8 @@ func sameState(t *testing.T, got, want *Projector) {
 	}
 	got.s.warmed, want.s.warmed = 0, 0
 	got.s.dirty, want.s.dirty = nil, nil
+	got.s.mainRegions, want.s.mainRegions = regionCache{}, regionCache{}
+	got.s.coverRegions, want.s.coverRegions = regionCache{}, regionCache{}
 	if !reflect.DeepEqual(got.s, want.s) {
 		t.Fatalf("the state differs")
 	}

@@ -66,6 +66,9 @@ type state struct {
 	// its end (series.go).
 	opened, coverOpened openSeries
 
+	// Each lane's cache of the region nodes (apply.go).
+	mainRegions, coverRegions regionCache
+
 	// Scratch buffers of real-name counting, reused from one event to the next.
 	spans                   []span
 	chain                   []int32
