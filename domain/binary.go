@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 )
@@ -499,14 +500,26 @@ type BinaryReader struct {
 	amounts []decimal.Decimal
 	lists   [][]Indicator
 	err     error
+	shared  bool // texts share the segment's bytes (ResetShared)
 }
 
 // Reset starts reading a segment: the table empties.
 func (r *BinaryReader) Reset(segment []byte) {
-	r.b, r.err = segment, nil
+	r.b, r.err, r.shared = segment, nil, false
 	clear(r.strings)
 	clear(r.lists)
 	r.strings, r.amounts, r.lists = r.strings[:0], r.amounts[:0], r.lists[:0]
+}
+
+// ResetShared is Reset for a segment that is never changed or reused
+// while a string read from it lives: the texts written out in full (ids
+// of persons, loans, payments, documents) are then read as strings that
+// share its bytes, not copies, which saves an allocation for most of
+// them. A string kept long after keeps the whole segment in memory;
+// strings.Clone it. The table's strings are copies either way.
+func (r *BinaryReader) ResetShared(segment []byte) {
+	r.Reset(segment)
+	r.shared = true
 }
 
 // Len is the number of bytes not yet read.
@@ -622,7 +635,11 @@ func (r *BinaryReader) str(string) string {
 }
 
 func (r *BinaryReader) text(string) string {
-	return string(r.textBytes())
+	b := r.textBytes()
+	if !r.shared || len(b) == 0 {
+		return string(b)
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // textBytes reads a length and that many bytes.

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 
@@ -69,6 +70,11 @@ func writeSegment(t testing.TB, events []domain.Event) []byte {
 func readSegment(seg []byte, n int) ([]domain.Event, error) {
 	var r domain.BinaryReader
 	r.Reset(seg)
+	return readEvents(&r, n)
+}
+
+// readEvents reads n events, the last of the segment r was reset to.
+func readEvents(r *domain.BinaryReader, n int) ([]domain.Event, error) {
 	events := make([]domain.Event, 0, n)
 	for range n {
 		e, err := r.Event()
@@ -106,6 +112,45 @@ func TestBinaryFormRoundTrip(t *testing.T) {
 		}
 	}
 	t.Logf("%d events in %d bytes", len(events), len(seg))
+}
+
+// TestBinaryFormSharedTexts: a reader reset with ResetShared reads the
+// same events, their texts sharing the segment's bytes; one reset with
+// Reset copies them.
+func TestBinaryFormSharedTexts(t *testing.T) {
+	events := binaryLog(t)
+	seg := writeSegment(t, events)
+	for _, shared := range []bool{false, true} {
+		var r domain.BinaryReader
+		if shared {
+			r.ResetShared(seg)
+		} else {
+			r.Reset(seg)
+		}
+		got, err := readEvents(&r, len(events))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inSegment := 0
+		for i, e := range events {
+			if err := sameEvent(reflect.ValueOf(got[i]), reflect.ValueOf(writtenAs(t, e))); err != nil {
+				t.Fatalf("shared %v, event %d: got %#v, want %#v: %v", shared, i, got[i], e, err)
+			}
+			if p, ok := got[i].(domain.SubsidyPaid); ok && within(p.PaymentID, seg) {
+				inSegment++
+			}
+		}
+		if shared != (inSegment > 0) {
+			t.Errorf("shared %v: got %d payment ids in the segment's bytes", shared, inSegment)
+		}
+	}
+}
+
+// within reports whether s lies in b's bytes.
+func within(s string, b []byte) bool {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return s != "" && p >= lo && p < lo+uintptr(len(b))
 }
 
 // TestBinaryFormKeepsEveryField: every field of every type with a binary

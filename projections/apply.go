@@ -2,6 +2,7 @@ package projections
 
 import (
 	"sort"
+	"strings"
 	"unsafe"
 
 	"github.com/google/uuid"
@@ -166,6 +167,7 @@ func (s *state) intern(list *[]string, index map[string]int32, v string) int32 {
 	if i, ok := index[v]; ok {
 		return i
 	}
+	v = strings.Clone(v) // kept: not a sealed segment's bytes (segmentReader.reset)
 	*list = append(*list, v)
 	index[v] = int32(len(*list) - 1)
 	return int32(len(*list) - 1)
@@ -395,7 +397,7 @@ func (s *state) issueLoan(pos uint64, d day, e domain.LoanIssued) {
 	l := s.loanRecord(e.LoanID)
 	// An issue starts the loan afresh; its accounts, opened by the issue's
 	// posting, stay.
-	*l = loan{ID: e.LoanID, Borrower: e.BorrowerID, Bank: e.Bank, Node: n, Poor: e.PoorVillage, IssueDay: d, IssuePos: pos,
+	*l = loan{ID: l.ID, Borrower: strings.Clone(e.BorrowerID), Bank: e.Bank, Node: n, Poor: e.PoorVillage, IssueDay: d, IssuePos: pos,
 		Account: l.Account, Interest: l.Interest, WriteOff: l.WriteOff}
 	s.loanEvent(e.LoanID, loanEvent{Pos: pos, Day: d, Kind: loanIssued, Amount: principal, Extra: int64(e.JobsCreated)})
 	year := d.year()

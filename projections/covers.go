@@ -32,7 +32,7 @@ func (s *state) person(id string) int32 {
 	if packed {
 		s.PersonKeys[k] = i
 	} else {
-		s.PersonIdx[id] = i
+		s.PersonIdx[strings.Clone(id)] = i // kept: see segmentReader.reset
 	}
 	s.Persons = append(s.Persons, personCovers{id: k})
 	s.personsIndexed = len(s.Persons)

@@ -231,8 +231,8 @@ func (s *state) loanRecord(id string) *loan {
 	if l == nil {
 		// A loan event before its issue cannot come from the domain; keep
 		// it visible on a detached loan rather than drop it.
-		l = &loan{ID: id, Node: -1}
-		s.Loans[id] = l
+		l = &loan{ID: strings.Clone(id), Node: -1} // kept: see segmentReader.reset
+		s.Loans[l.ID] = l
 	}
 	s.lastLoan = l
 	return l

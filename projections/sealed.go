@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -295,11 +293,11 @@ func (p *Projector) checkNumbering() {
 // into runs for the views.
 func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, runs chan<- []decoded, free chan []decoded) error {
 	var sr segmentReader
-	var data []byte // reused: what is decoded from it is copied out
 	sl := p.sealer
 	for first := sl.firstOf(after + 1); ; first += sl.size {
-		var err error
-		data, err = readFileInto(data, filepath.Join(sl.dir, segmentName(first)))
+		// Read afresh for each segment, never reused: the events' texts
+		// share its bytes (domain.BinaryReader.ResetShared).
+		data, err := os.ReadFile(filepath.Join(sl.dir, segmentName(first)))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
@@ -395,24 +393,6 @@ func (b boundedLog) ReadBatches(ctx context.Context, after eventstore.Position, 
 	return err
 }
 
-// readFileInto reads a whole file into buf, grown as needed.
-func readFileInto(buf []byte, name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return buf, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return buf, err
-	}
-	buf = slices.Grow(buf[:0], int(info.Size()))[:info.Size()]
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return buf, fmt.Errorf("projections: read %s: %w", name, err)
-	}
-	return buf, nil
-}
-
 // checkSegment checks a segment's checksum, header and last hash.
 func (p *Projector) checkSegment(ctx context.Context, r Reader, first uint64, data []byte) error {
 	head := len(segmentMagic) + 1
@@ -460,9 +440,10 @@ type sealedType struct {
 	reads    bool
 }
 
-// reset starts on a checked segment's body.
+// reset starts on a checked segment's body, which the events read from
+// it share (the views clone what they keep: keep).
 func (sr *segmentReader) reset(body []byte) {
-	sr.br.Reset(body)
+	sr.br.ResetShared(body)
 	sr.br.Uvarint() // first and count, checked already
 	sr.br.Uvarint()
 	sr.types = sr.types[:0]
