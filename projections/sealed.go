@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
 
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
@@ -460,11 +459,11 @@ func (sr *segmentReader) decode(ctx context.Context, first, size uint64, runs ch
 				run = make([]decoded, 0, decodeBatchEvents)
 			}
 		}
-		d, err := sr.event(pos)
-		if err != nil {
+		run = append(run, decoded{})
+		if err := sr.event(pos, &run[len(run)-1]); err != nil {
 			return fmt.Errorf("%w: event %d: %w", errSegment, pos, err)
 		}
-		if run = append(run, d); len(run) == decodeBatchEvents {
+		if len(run) == decodeBatchEvents {
 			select {
 			case runs <- run:
 			case <-ctx.Done():
@@ -495,35 +494,34 @@ func (sr *segmentReader) eventType() sealedType {
 	return *t
 }
 
-// event decodes one event.
-func (sr *segmentReader) event(pos uint64) (decoded, error) {
+// event decodes one event into d (zero), in place: a decoded event is
+// large, and returning it cost a copy.
+func (sr *segmentReader) event(pos uint64, d *decoded) error {
 	br := &sr.br
 	t := sr.eventType()
-	var id uuid.UUID
-	copy(id[:], br.Fixed(segmentIDSize))
-	env := envelope{Pos: pos, ID: id, Type: t.name, Code: t.code, Day: day(br.Varint()), Business: t.business}
+	d.env = envelope{Pos: pos, Type: t.name, Code: t.code, Business: t.business}
+	copy(d.env.ID[:], br.Fixed(segmentIDSize))
+	d.env.Day = day(br.Varint())
 	body := br.Fixed(1)
 	if err := br.Err(); err != nil {
-		return decoded{}, err
+		return err
 	}
-	var ev domain.Event
 	if body[0] == 1 {
 		var err error
-		if ev, err = br.Event(); err != nil {
-			return decoded{}, err
+		if d.ev, err = br.Event(); err != nil {
+			return err
 		}
 	}
-	if (ev != nil) != t.reads || body[0] > 1 {
+	if (d.ev != nil) != t.reads || body[0] > 1 {
 		// Written by views that read other types than these.
-		return decoded{}, fmt.Errorf("body of a %s", t.name)
+		return fmt.Errorf("body of a %s", t.name)
 	}
-	d := decoded{env: env, ev: ev}
 	n := br.Fixed(1)
 	if err := br.Err(); err != nil {
-		return decoded{}, err
+		return err
 	}
 	if int(n[0]) > len(d.hints.accounts) {
-		return decoded{}, fmt.Errorf("%d account numbers", n[0])
+		return fmt.Errorf("%d account numbers", n[0])
 	}
 	for i := range int(n[0]) {
 		d.hints.accounts[i] = int32(min(br.Uvarint(), math.MaxInt32))
@@ -532,7 +530,7 @@ func (sr *segmentReader) event(pos uint64) (decoded, error) {
 	if pos%decodeBatchEvents == 0 {
 		copy(d.env.Hash[:], br.Fixed(segmentHash))
 	}
-	return d, br.Err()
+	return br.Err()
 }
 
 // dropSegments deletes the segment beginning at first and those after it.
