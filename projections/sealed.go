@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	"github.com/hrss-ledger/ledger/domain"
 	"github.com/hrss-ledger/ledger/eventstore"
 )
