@@ -96,6 +96,7 @@ func sameState(t *testing.T, got, want *Projector) {
 		}
 	}
 	got.s.warmed, want.s.warmed = 0, 0
+	got.s.warmedMain, want.s.warmedMain = 0, 0
 	got.s.dirty, want.s.dirty = nil, nil
 	got.s.mainRegions, want.s.mainRegions = regionCache{}, regionCache{}
 	got.s.coverRegions, want.s.coverRegions = regionCache{}, regionCache{}

@@ -76,6 +76,8 @@ type state struct {
 	// warmed sums what the covers lane's first pass read (applyCoverEvents),
 	// so that the compiler keeps those reads.
 	warmed int16
+	// warmedMain is warmed for the main lane's first pass (warmAccounts).
+	warmedMain int64
 }
 
 // eventInfo is what the views keep of every event's envelope. Its position
