@@ -192,8 +192,8 @@ func (s *state) applyAll(batch []decoded, lane *coverLane) {
 	}
 }
 
-// warmAccounts reads the accounts that the hints of a batch name, and the
-// last chunk of each one's history, as the covers lane's first pass reads
+// warmAccounts reads the accounts that the hints of a batch name, the end
+// of each one's history and of its loan's life, as the covers lane's first pass reads
 // its persons: those reads are independent of each other, so the processor
 // overlaps their cache misses, which the postings would take in turn.
 func (s *state) warmAccounts(batch []decoded) {
@@ -207,7 +207,12 @@ func (s *state) warmAccounts(batch []decoded) {
 			acc := s.Accounts.at(int(h))
 			sum += acc.Balance
 			if c := acc.Entries.Chunks; len(c) > 0 {
-				sum += int64(len(c[len(c)-1].Entries))
+				if e := c[len(c)-1].Entries; len(e) > 0 {
+					sum += e[len(e)-1].Amount
+				}
+			}
+			if l := acc.loan; l != nil && len(l.Events) > 0 {
+				sum += l.Events[len(l.Events)-1].Amount
 			}
 		}
 	}
