@@ -34,9 +34,19 @@ func (s *state) person(id string) int32 {
 	} else {
 		s.PersonIdx[strings.Clone(id)] = i // kept: see segmentReader.reset
 	}
-	s.Persons = append(s.Persons, personCovers{id: k})
+	s.addPerson(k)
 	s.personsIndexed = len(s.Persons)
 	return i
+}
+
+// addPerson appends a person of key k. Persons doubles when full: append
+// grows a slice this large by a quarter, which copied it about five
+// times over in a rebuild.
+func (s *state) addPerson(k idKey) {
+	if len(s.Persons) == cap(s.Persons) {
+		s.Persons = slices.Grow(s.Persons, len(s.Persons))
+	}
+	s.Persons = append(s.Persons, personCovers{id: k})
 }
 
 // hintedPerson is person, trying first the number *hint - 1 (a sealed
@@ -53,7 +63,7 @@ func (s *state) hintedPerson(id string, hint *int32) int32 {
 			return int32(h)
 		case h == len(s.Persons):
 			// A new person, by the segment: indexPersons checks it is.
-			s.Persons = append(s.Persons, personCovers{id: k})
+			s.addPerson(k)
 			return int32(h)
 		}
 	}
