@@ -3,7 +3,6 @@ package projections
 import (
 	"sort"
 	"strings"
-	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -269,47 +268,27 @@ func (s *state) node(code string) int32 {
 }
 
 // regionCache is one lane's memory of the nodes of the region codes it met
-// last: nearly every event names a region, and a map lookup hashes the
-// code each time. Decoding shares one string per code (a sealed segment's
-// table, a decoding worker's symbols), so a code's slot is picked by where
-// its bytes lie, which costs no hashing, and checked by comparing the
-// codes, which compares two equal pointers. Not in snapshots.
-type regionCache [regionCacheSlots]struct {
-	code string
-	node int32
-}
-
-// regionCacheSlots is a power of two above the regions of a province.
-const regionCacheSlots = 256
-
-// slot returns where code is or would be remembered.
-func (c *regionCache) slot(code string) *struct {
-	code string
-	node int32
-} {
-	return &c[uintptr(unsafe.Pointer(unsafe.StringData(code)))>>3%regionCacheSlots]
-}
+// last (strcache.go). Not in snapshots.
+type regionCache = stringCache[int32]
 
 // cachedNode is node, through a lane's cache.
 func (s *state) cachedNode(c *regionCache, code string) int32 {
-	e := c.slot(code)
-	if e.code == code && code != "" {
-		return e.node
+	if n, ok := c.get(code); ok {
+		return n
 	}
 	n := s.node(code)
-	e.code, e.node = code, n
+	c.put(code, n)
 	return n
 }
 
 // known reports whether a region exists, through a lane's cache.
 func (s *state) known(c *regionCache, code string) bool {
-	if e := c.slot(code); e.code == code && code != "" {
+	if _, ok := c.get(code); ok {
 		return true
 	}
 	n, ok := s.RegionIdx[code]
 	if ok {
-		e := c.slot(code)
-		e.code, e.node = code, n
+		c.put(code, n)
 	}
 	return ok
 }

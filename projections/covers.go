@@ -176,7 +176,7 @@ func (s *state) recordPlacement(p int32, pos uint64, d day, regionCode, id strin
 	assert(year >= 0 && year <= maxYear, "a placement's year has four digits")
 	hash := idHash(id)
 	for _, ind := range inds {
-		s.addCover(p, cover{Year: int16(year), Ind: indicatorIdx[ind], Node: n, From: d, To: maxDay, Pos: pos, Placement: hash})
+		s.addCover(p, cover{Year: int16(year), Ind: s.coverIndicator(ind), Node: n, From: d, To: maxDay, Pos: pos, Placement: hash})
 	}
 }
 
@@ -233,13 +233,23 @@ func openBefore(cs []cover, node int32) bool {
 	return false
 }
 
+// coverIndicator is indicatorIdx[ind], through the covers lane's cache.
+func (s *state) coverIndicator(ind domain.Indicator) uint8 {
+	if i, ok := s.coverInds.get(string(ind)); ok {
+		return i
+	}
+	i := indicatorIdx[ind]
+	s.coverInds.put(string(ind), i)
+	return i
+}
+
 // reversePlacement stops a placement counting from the reversal date.
 func (s *state) reversePlacement(p int32, d day, e domain.PlacementReversed) {
 	n := s.cachedNode(&s.coverRegions, e.RegionCode)
 	year := int32(e.PlacementDate.Year())
 	id := idHash(e.PlacementID)
 	for _, ind := range e.Indicators {
-		i := indicatorIdx[ind]
+		i := s.coverIndicator(ind)
 		ps := &s.Persons[p]
 		lo, hi := ps.keyRange(year, i)
 		spans := s.spans[:0]

@@ -100,6 +100,7 @@ func sameState(t *testing.T, got, want *Projector) {
 	got.s.dirty, want.s.dirty = nil, nil
 	got.s.mainRegions, want.s.mainRegions = regionCache{}, regionCache{}
 	got.s.coverRegions, want.s.coverRegions = regionCache{}, regionCache{}
+	got.s.coverInds, want.s.coverInds = stringCache[uint8]{}, stringCache[uint8]{}
 	if !reflect.DeepEqual(got.s, want.s) {
 		t.Fatalf("the state differs")
 	}

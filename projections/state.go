@@ -66,8 +66,10 @@ type state struct {
 	// its end (series.go).
 	opened, coverOpened openSeries
 
-	// Each lane's cache of the region nodes (apply.go).
+	// Each lane's cache of the region nodes (apply.go), and the covers
+	// lane's of the indicators' places (strcache.go).
 	mainRegions, coverRegions regionCache
+	coverInds                 stringCache[uint8]
 
 	// Scratch buffers of real-name counting, reused from one event to the next.
 	spans                   []span
