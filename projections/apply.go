@@ -43,6 +43,9 @@ func (s *state) applyMain(env envelope, ev domain.Event, hints *eventHints) {
 	if ev == nil {
 		return // a kind of event no view reads
 	}
+	if id := loanOf(ev); id != "" && hints != nil {
+		s.hintedLoan(id, &hints.loan) // its postings and life find it (loanRecord)
+	}
 	s.post(env.Pos, d, ev, hints)
 	switch e := ev.(type) {
 	case domain.RegionDefined:
@@ -376,7 +379,7 @@ func (s *state) issueLoan(pos uint64, d day, e domain.LoanIssued) {
 	l := s.loanRecord(e.LoanID)
 	// An issue starts the loan afresh; its accounts, opened by the issue's
 	// posting, stay.
-	*l = loan{ID: l.ID, Borrower: strings.Clone(e.BorrowerID), Bank: e.Bank, Node: n, Poor: e.PoorVillage, IssueDay: d, IssuePos: pos,
+	*l = loan{ID: l.ID, Num: l.Num, Borrower: strings.Clone(e.BorrowerID), Bank: e.Bank, Node: n, Poor: e.PoorVillage, IssueDay: d, IssuePos: pos,
 		Account: l.Account, Interest: l.Interest, WriteOff: l.WriteOff}
 	s.loanEvent(e.LoanID, loanEvent{Pos: pos, Day: d, Kind: loanIssued, Amount: principal, Extra: int64(e.JobsCreated)})
 	year := d.year()

@@ -144,7 +144,7 @@ func (s *state) drillLoansIssued(n int32, ind domain.Indicator, year int, d day)
 	poorOnly := ind == domain.LoansPoorVillagesCount || ind == domain.LoansPoorVillagesAmount
 	amount := ind == domain.LoansIssuedAmount || ind == domain.LoansPoorVillagesAmount
 	var out []drillItem
-	for _, l := range s.Loans {
+	for _, l := range s.loanList { // whole, where Loans may lag (index.go)
 		if l.Node < 0 || l.IssueDay > d || l.IssueDay.year() != year || (poorOnly && !l.Poor) || !s.under(l.Node, n) {
 			continue
 		}
@@ -185,7 +185,7 @@ func (s *state) drillPortfolio(n int32, figure string, year int, d day) ([]drill
 		from = minDay
 	}
 	var out []drillItem
-	for _, l := range s.Loans {
+	for _, l := range s.loanList { // whole, where Loans may lag (index.go)
 		if l.Node < 0 || !s.under(l.Node, n) {
 			continue
 		}

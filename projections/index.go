@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -31,7 +32,7 @@ import (
 // misnumbered records a name that a sealed segment opened again: one per
 // lane, so that the lanes never write the same field.
 type misnumbered struct {
-	account, person string
+	account, loan, person string
 }
 
 // err is the first name opened twice, nil when none was.
@@ -39,6 +40,8 @@ func (m *misnumbered) err() error {
 	switch {
 	case m.account != "":
 		return fmt.Errorf("%w: account %q opened twice", errSegment, m.account)
+	case m.loan != "":
+		return fmt.Errorf("%w: loan %q opened twice", errSegment, m.loan)
 	case m.person != "":
 		return fmt.Errorf("%w: person %q opened twice", errSegment, m.person)
 	}
@@ -87,6 +90,43 @@ func (s *state) indexAccounts() {
 	s.accountsIndexed = s.Accounts.N
 }
 
+// indexLoans puts the loans opened since the last call into Loans (the
+// main lane's).
+func (s *state) indexLoans() {
+	s.Loans = roomFor(s.Loans, len(s.loanList)-s.loansIndexed)
+	for _, l := range s.loanList[s.loansIndexed:] {
+		if _, dup := s.Loans[l.ID]; dup {
+			s.misnumbered.loan = l.ID
+			continue
+		}
+		s.Loans[l.ID] = l
+	}
+	s.loansIndexed = len(s.loanList)
+}
+
+// listLoans numbers the loans of a snapshot's Loans by their Num. Numbers that are not 0..n-1 once each (a damaged
+// snapshot) are given again, in the order of the ids: hints then fail
+// their checks, and cost lookups.
+func (s *state) listLoans() {
+	s.loanList = make([]*loan, len(s.Loans))
+	whole := true
+	for _, l := range s.Loans {
+		if n := int(l.Num); n >= 0 && n < len(s.loanList) && s.loanList[n] == nil {
+			s.loanList[n] = l
+		} else {
+			whole = false
+		}
+	}
+	if !whole {
+		ids := slices.Sorted(maps.Keys(s.Loans))
+		for n, id := range ids {
+			s.loanList[n] = s.Loans[id]
+			s.loanList[n].Num = int32(n)
+		}
+	}
+	s.loansIndexed = len(s.loanList)
+}
+
 // indexPersons puts the persons opened since the last call into
 // PersonKeys (the covers lane's). Only a person whose id packs is opened
 // unindexed (hintedPerson).
@@ -110,9 +150,13 @@ func (s *state) indexPersons() {
 func (s *state) completeIndexes() error {
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
+	if s.accountsIndexed == s.Accounts.N && s.loansIndexed == len(s.loanList) && s.personsIndexed == len(s.Persons) {
+		return s.misnumbered.err() // the common case of a query
+	}
 	var wg sync.WaitGroup
 	wg.Go(s.indexPersons) // the lanes' state apart: on both cores
 	s.indexAccounts()
+	s.indexLoans()
 	wg.Wait()
 	return s.misnumbered.err()
 }

@@ -131,6 +131,8 @@ type eventHints struct {
 	// person is the number of its person (a placement, a training) + 1; 0
 	// where unknown.
 	person int32
+	// loan is the number of its loan + 1; 0 where unknown.
+	loan int32
 }
 
 // hintedAccount is account, trying first the number hints.accounts[i] (a
@@ -227,13 +229,61 @@ func (s *state) loanRecord(id string) *loan {
 	if l := s.lastLoan; l != nil && l.ID == id {
 		return l
 	}
+	s.indexLoans()
 	l := s.Loans[id]
 	if l == nil {
 		// A loan event before its issue cannot come from the domain; keep
 		// it visible on a detached loan rather than drop it.
-		l = &loan{ID: strings.Clone(id), Node: -1} // kept: see segmentReader.reset
+		l = s.newLoan(id)
 		s.Loans[l.ID] = l
+		s.loansIndexed = len(s.loanList)
 	}
 	s.lastLoan = l
 	return l
+}
+
+// newLoan numbers a detached loan of id, which does not exist yet.
+func (s *state) newLoan(id string) *loan {
+	l := &loan{ID: strings.Clone(id), Num: int32(len(s.loanList)), Node: -1} // kept: see segmentReader.reset
+	s.loanList = append(s.loanList, l)
+	return l
+}
+
+// hintedLoan makes the loan numbered *hint - 1 (a sealed segment's) the
+// last looked up, which loanRecord checks by id: a wrong hint costs the
+// lookup it was to save. The next number is a new loan, taken without a
+// lookup and checked later (index.go). It records in *hint the number
+// found + 1, for the sealer.
+func (s *state) hintedLoan(id string, hint *int32) {
+	switch h := int(*hint) - 1; {
+	case h >= 0 && h < len(s.loanList):
+		s.lastLoan = s.loanList[h]
+	case h == len(s.loanList):
+		s.lastLoan = s.newLoan(id)
+		return
+	}
+	*hint = s.loanRecord(id).Num + 1
+}
+
+// loanOf returns the loan an event is about, "" for others.
+func loanOf(ev domain.Event) string {
+	switch e := ev.(type) {
+	case domain.LoanIssued:
+		return e.LoanID
+	case domain.LoanRepaid:
+		return e.LoanID
+	case domain.InterestSubsidyPaid:
+		return e.LoanID
+	case domain.LoanDefaulted:
+		return e.LoanID
+	case domain.LoanCompensated:
+		return e.LoanID
+	case domain.LoanRecovered:
+		return e.LoanID
+	case domain.LoanWrittenOff:
+		return e.LoanID
+	case domain.LoanClosed:
+		return e.LoanID
+	}
+	return ""
 }

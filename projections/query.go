@@ -310,6 +310,7 @@ func (s *state) Loan(id, asOf string) (domain.LoanReport, error) {
 	if err != nil {
 		return domain.LoanReport{}, err
 	}
+	s.completeIndexes() // a misnumbered state is thrown away by its catch-up
 	l, ok := s.Loans[id]
 	if !ok || l.Node < 0 || l.IssueDay > d {
 		return domain.LoanReport{}, fmt.Errorf("%w: loan %q", ErrNotFound, id)

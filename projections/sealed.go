@@ -47,16 +47,16 @@ import (
 //	  day    varint: the business day (day)
 //	  body   one byte: 1 when the event follows in the binary form
 //	  hints  one byte n ≤ 4, then n uvarints: the numbers of the accounts
-//	         its postings moved money between; then a uvarint: its
-//	         person's number + 1, or 0 (eventHints). The rebuild checks
-//	         them and uses them instead of looking them up
+//	         its postings moved money between; then two uvarints: its
+//	         person's number + 1 and its loan's, or 0 (eventHints). The
+//	         rebuild checks them and uses them instead of looking them up
 //	  hash   32 bytes, after each decodeBatchEvents-th position only: a
 //	         rebuild applies the segment in those runs, and the views
 //	         keep the hash of a run's last event (the snapshot's checkpoint)
 //	crc      4 bytes little-endian: CRC-32C of all that precedes
 const (
 	sealedDirName  = "sealed"
-	segmentMagic   = "ledger-sealed-v3\n"
+	segmentMagic   = "ledger-sealed-v4\n"
 	segmentEvents  = 128 * decodeBatchEvents
 	segmentCRCSize = 4
 	segmentIDSize  = 16
@@ -201,6 +201,7 @@ func (sl *sealer) append(d *decoded) error {
 		sl.buf = binary.AppendUvarint(sl.buf, uint64(h))
 	}
 	sl.buf = binary.AppendUvarint(sl.buf, uint64(d.hints.person))
+	sl.buf = binary.AppendUvarint(sl.buf, uint64(d.hints.loan))
 	if d.env.Pos%decodeBatchEvents == 0 {
 		sl.buf = append(sl.buf, d.env.Hash[:]...)
 	}
@@ -526,6 +527,7 @@ func (sr *segmentReader) event(pos uint64, d *decoded) error {
 		d.hints.accounts[i] = int32(min(br.Uvarint(), math.MaxInt32))
 	}
 	d.hints.person = int32(min(br.Uvarint(), math.MaxInt32))
+	d.hints.loan = int32(min(br.Uvarint(), math.MaxInt32))
 	if pos%decodeBatchEvents == 0 {
 		copy(d.env.Hash[:], br.Fixed(segmentHash))
 	}

@@ -89,12 +89,12 @@ func segmentFiles(t *testing.T, dir string) []string {
 // and for the changes a running projector has yet to publish).
 func sameState(t *testing.T, got, want *Projector) {
 	t.Helper()
-	sameViews(t, "sealed", got, want)
 	for _, p := range []*Projector{got, want} {
 		if err := p.s.completeIndexes(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	sameViews(t, "sealed", got, want)
 	got.s.warmed, want.s.warmed = 0, 0
 	got.s.warmedMain, want.s.warmedMain = 0, 0
 	got.s.dirty, want.s.dirty = nil, nil
@@ -293,13 +293,14 @@ func TestWrongHints(t *testing.T) {
 	// that opens an account or a person is taken without a lookup, and is
 	// checked at the end of the segments instead (TestMisnumberedSegments).
 	rng := rand.New(rand.NewPCG(35, 0))
-	var accounts, persons numbering
+	var accounts, persons, loans numbering
 	for k := range events {
 		h := &events[k].hints
 		for i := range h.accounts {
 			h.accounts[i] = accounts.wrong(rng, h.accounts[i], int32(want.s.Accounts.N+2))
 		}
 		h.person = persons.wrong(rng, h.person, int32(len(want.s.Persons)+2))
+		h.loan = loans.wrong(rng, h.loan, int32(len(want.s.loanList)+2))
 	}
 	t.Run("one event at a time", func(t *testing.T) {
 		got, _ := New(Config{})
@@ -373,9 +374,9 @@ func TestMisnumberedSegments(t *testing.T) {
 	want := project(t, store)
 	cases := []struct {
 		name  string
-		forge func(d *decoded, seen *[2]int32) bool
+		forge func(d *decoded, seen *[3]int32) bool
 	}{
-		{"a person", func(d *decoded, seen *[2]int32) bool {
+		{"a person", func(d *decoded, seen *[3]int32) bool {
 			if h := d.hints.person; h > 0 && h <= seen[0] {
 				d.hints.person = seen[0] + 1
 				return true
@@ -383,7 +384,15 @@ func TestMisnumberedSegments(t *testing.T) {
 			seen[0] = max(seen[0], d.hints.person)
 			return false
 		}},
-		{"a beneficiary's account", func(d *decoded, seen *[2]int32) bool {
+		{"a loan", func(d *decoded, seen *[3]int32) bool {
+			if h := d.hints.loan; h > 0 && h <= seen[2] {
+				d.hints.loan = seen[2] + 1
+				return true
+			}
+			seen[2] = max(seen[2], d.hints.loan)
+			return false
+		}},
+		{"a beneficiary's account", func(d *decoded, seen *[3]int32) bool {
 			if _, ok := d.ev.(domain.SubsidyPaid); ok && d.hints.accounts[1] <= seen[1] {
 				d.hints.accounts[1] = seen[1] + 1
 				return true
@@ -415,10 +424,10 @@ func TestMisnumberedSegments(t *testing.T) {
 
 // forgeSegment rewrites segment k of dir with the first hint that forge
 // changes, given what came before it in every segment up to k.
-func forgeSegment(t *testing.T, dir string, k int, forge func(d *decoded, seen *[2]int32) bool) {
+func forgeSegment(t *testing.T, dir string, k int, forge func(d *decoded, seen *[3]int32) bool) {
 	t.Helper()
 	files := segmentFiles(t, dir)
-	var seen [2]int32
+	var seen [3]int32
 	var events []decoded
 	for i, f := range files[:k+1] {
 		data, _ := os.ReadFile(f)

@@ -22,8 +22,8 @@ const snapshotFile = "views.snap"
 // snapshotMagic opens a snapshot; a change of the state's layout changes it,
 // so an old snapshot is ignored and the views rebuilt from the log. v9: the
 // state is a stream of bounded messages (snapstream.go), its largest lists
-// packed (snappack.go), with checksums.
-const snapshotMagic = "ledger-views-v9\n"
+// packed (snappack.go), with checksums. v10: loans are numbered (loan.Num).
+const snapshotMagic = "ledger-views-v10\n"
 
 // A snapshot is the magic, the body (the message stream) and a trailer of
 // the body's length and its CRC-32C, so that a truncated file is refused

@@ -35,8 +35,9 @@ type state struct {
 	lastDoc    int32
 
 	Funds    map[string]*fund
-	Loans    map[string]*loan
-	lastLoan *loan // the loan last looked up
+	Loans    map[string]*loan // for those below loansIndexed (index.go)
+	loanList []*loan          // by number (loan.Num); not in snapshots
+	lastLoan *loan            // the loan last looked up
 
 	// Beneficiary id -> index into Persons: by the id packed (packID), or
 	// by the id itself for one that does not pack.
@@ -49,6 +50,7 @@ type state struct {
 
 	// The indexes by name lag behind what sealed segments opened (index.go).
 	accountsIndexed int // main lane's
+	loansIndexed    int // main lane's
 	personsIndexed  int // covers lane's
 	misnumbered     misnumbered
 	indexMu         sync.Mutex // completes the indexes for readers
@@ -171,6 +173,7 @@ const (
 // that any as_of is answered exactly as a replay would.
 type loan struct {
 	ID, Borrower, Bank string
+	Num                int32 // its number, in the order loans were first met
 	Node               int32
 	Poor               bool // issued in a poor village
 	IssueDay           day
@@ -317,5 +320,5 @@ func (s *state) reindex() {
 			}
 		}
 	}
-
+	s.listLoans()
 }
