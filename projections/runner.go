@@ -199,6 +199,7 @@ func (p *Projector) startCatchUp() (c *catchUp, end func()) {
 		p.mu.Lock()
 		p.s.completeIndexes()
 		p.mu.Unlock()
+		p.sealPartial()
 	}
 }
 
@@ -383,6 +384,7 @@ func (p *Projector) run(ctx context.Context, log Log) error {
 		}
 		return nil
 	})
+	p.sealPartial()
 	if serr := p.snapshotNow(); serr != nil && err == nil {
 		err = serr
 	}

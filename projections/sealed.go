@@ -25,6 +25,11 @@ import (
 // views, a lost snapshot) reads those files instead of decoding the JSON,
 // then the log past the last of them.
 //
+// The segment being written is also kept as a partial file (partialName)
+// of its whole runs, rewritten at the end of each catch-up and when the
+// views stop: a rebuild reads it after the last segment, so that only the
+// events since then come from the log. Sealing the segment whole deletes it.
+//
 // The log stays the truth. A segment is derived from events the views
 // applied, which the store had verified against the hash chain. It is
 // checked when read: its CRC-32C against damage, its header against the
@@ -40,7 +45,8 @@ import (
 //
 //	magic    segmentMagic, then the binary form's version (one byte)
 //	first    uvarint: the first position
-//	count    uvarint: segmentEvents (a multiple of decodeBatchEvents)
+//	count    uvarint: segmentEvents (a multiple of decodeBatchEvents); in
+//	         a partial file fewer, a multiple of decodeBatchEvents
 //	count times:
 //	  type   a string of the segment's table (domain.BinaryWriter)
 //	  id     16 bytes
@@ -71,6 +77,11 @@ var errSegment = errors.New("projections: sealed segment unusable")
 // segmentName is the file of the segment beginning at position first.
 func segmentName(first uint64) string { return fmt.Sprintf("%016d"+segmentSuffix, first) }
 
+// partialName is the file of the first runs of the segment beginning at
+// first, written at the end of a catch-up and when the views stop, so that
+// a later rebuild reads from the log only what came after (sealer.writePartial).
+func partialName(first uint64) string { return fmt.Sprintf("%016d.partial", first) }
+
 // segmentSuffix ends the name of every segment file.
 const segmentSuffix = ".seg"
 
@@ -94,6 +105,10 @@ type sealer struct {
 	first uint64
 	w     *domain.BinaryWriter
 	buf   []byte
+	// head is where the events begin in buf; cut is where the last whole
+	// run ends, after cutEvents events (a partial segment's end).
+	head, cut int
+	cutEvents uint64
 }
 
 func newSealer(dir string, log *slog.Logger) *sealer {
@@ -177,6 +192,7 @@ func (sl *sealer) begin(pos uint64) {
 	sl.buf = append(sl.buf, domain.BinaryVersion)
 	sl.buf = binary.AppendUvarint(sl.buf, pos)
 	sl.buf = binary.AppendUvarint(sl.buf, sl.size)
+	sl.head, sl.cut, sl.cutEvents = len(sl.buf), 0, 0
 }
 
 // append writes one event.
@@ -204,6 +220,7 @@ func (sl *sealer) append(d *decoded) error {
 	sl.buf = binary.AppendUvarint(sl.buf, uint64(d.hints.loan))
 	if d.env.Pos%decodeBatchEvents == 0 {
 		sl.buf = append(sl.buf, d.env.Hash[:]...)
+		sl.cut, sl.cutEvents = len(sl.buf), d.env.Pos-sl.first+1
 	}
 	return nil
 }
@@ -215,19 +232,43 @@ func (sl *sealer) seal() {
 	first := sl.first
 	sl.first = 0
 	sl.buf = binary.LittleEndian.AppendUint32(sl.buf, crc32.Checksum(sl.buf, snapshotTable))
-	if err := os.MkdirAll(sl.dir, 0o755); err != nil {
-		sl.log.Warn("projections: segment not sealed", "first", first, "err", err)
+	if sl.write(segmentName(first), sl.buf) {
+		os.Remove(filepath.Join(sl.dir, partialName(first))) // read the whole one from now on
+	}
+}
+
+// writePartial writes the whole runs of the segment being written, if any,
+// as its partial file: the header's count is theirs.
+func (sl *sealer) writePartial() {
+	if sl.first == 0 || sl.cutEvents == 0 {
 		return
 	}
-	tmp := filepath.Join(sl.dir, segmentName(first)+".tmp")
-	err := os.WriteFile(tmp, sl.buf, 0o644)
+	out := append([]byte(nil), sl.buf[:len(segmentMagic)+1]...)
+	out = binary.AppendUvarint(out, sl.first)
+	out = binary.AppendUvarint(out, sl.cutEvents)
+	out = append(out, sl.buf[sl.head:sl.cut]...)
+	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, snapshotTable))
+	sl.write(partialName(sl.first), out)
+}
+
+// write replaces the file name in the sealed directory with data, and
+// reports whether it did.
+func (sl *sealer) write(name string, data []byte) bool {
+	if err := os.MkdirAll(sl.dir, 0o755); err != nil {
+		sl.log.Warn("projections: segment not sealed", "file", name, "err", err)
+		return false
+	}
+	tmp := filepath.Join(sl.dir, name+".tmp")
+	err := os.WriteFile(tmp, data, 0o644)
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(sl.dir, segmentName(first)))
+		err = os.Rename(tmp, filepath.Join(sl.dir, name))
 	}
 	if err != nil {
 		os.Remove(tmp)
-		sl.log.Warn("projections: segment not sealed", "first", first, "err", err)
+		sl.log.Warn("projections: segment not sealed", "file", name, "err", err)
+		return false
 	}
+	return true
 }
 
 // catchUpSealed applies the sealed segments from the one holding the
@@ -269,6 +310,18 @@ func (p *Projector) catchUpSealed(ctx context.Context, r Reader, c *catchUp) err
 	return applyErr
 }
 
+// sealPartial writes the partial file of the segment being sealed, so
+// that a later rebuild reads from the log only the events after its whole
+// runs (sealer.writePartial): at the end of a catch-up and when the views stop.
+func (p *Projector) sealPartial() {
+	if p.sealer == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sealer.writePartial()
+}
+
 // checkNumbering completes the indexes after sealed segments were
 // applied. If a segment opened a name twice (index.go), its numbers were
 // another state's: the views start again from position 0, and the
@@ -289,31 +342,44 @@ func (p *Projector) checkNumbering() {
 }
 
 // readSegments decodes the segments from the one holding position after+1
-// into runs for the views.
+// into runs for the views, and after the last of them the partial file of
+// the next, if any.
 func (p *Projector) readSegments(ctx context.Context, r Reader, after uint64, runs chan<- []decoded, free chan []decoded) error {
 	var sr segmentReader
 	sl := p.sealer
 	for first := sl.firstOf(after + 1); ; first += sl.size {
+		name, partial := segmentName(first), false
 		// Read afresh for each segment, never reused: the events' texts
 		// share its bytes (domain.BinaryReader.ResetShared).
-		data, err := os.ReadFile(filepath.Join(sl.dir, segmentName(first)))
+		data, err := os.ReadFile(filepath.Join(sl.dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			name, partial = partialName(first), true
+			data, err = os.ReadFile(filepath.Join(sl.dir, name))
+		}
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
+		var n uint64
 		if err == nil {
-			err = p.checkSegment(ctx, r, first, data)
+			n, err = p.checkSegment(ctx, r, first, data, partial)
 		}
 		if err == nil {
 			sr.reset(data[len(segmentMagic)+1 : len(data)-segmentCRCSize])
-			err = sr.decode(ctx, first, sl.size, runs, free)
+			err = sr.decode(ctx, first, n, runs, free)
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && partial:
+			p.log.Warn("projections: partial segment dropped; reading the log from there", "file", name, "err", err)
+			os.Remove(filepath.Join(sl.dir, name))
+			return nil
+		case err != nil:
 			p.log.Warn("projections: sealed segments dropped; reading the log from there", "first", first, "err", err)
 			p.dropSegments(first)
 			return nil
+		case partial:
+			return nil // the log goes on from there
 		}
 	}
 }
@@ -392,35 +458,40 @@ func (b boundedLog) ReadBatches(ctx context.Context, after eventstore.Position, 
 	return err
 }
 
-// checkSegment checks a segment's checksum, header and last hash.
-func (p *Projector) checkSegment(ctx context.Context, r Reader, first uint64, data []byte) error {
+// checkSegment checks a segment's checksum, header and last hash, and
+// returns its count of events: the segments' size, or for a partial one
+// fewer, whole runs.
+func (p *Projector) checkSegment(ctx context.Context, r Reader, first uint64, data []byte, partial bool) (uint64, error) {
 	head := len(segmentMagic) + 1
 	if len(data) < head+segmentCRCSize || !bytes.HasPrefix(data, []byte(segmentMagic)) || data[head-1] != domain.BinaryVersion {
-		return fmt.Errorf("%w: not a segment of this version", errSegment)
+		return 0, fmt.Errorf("%w: not a segment of this version", errSegment)
 	}
 	body, sum := data[:len(data)-segmentCRCSize], data[len(data)-segmentCRCSize:]
 	if crc32.Checksum(body, snapshotTable) != binary.LittleEndian.Uint32(sum) {
-		return fmt.Errorf("%w: checksum", errSegment)
+		return 0, fmt.Errorf("%w: checksum", errSegment)
 	}
 	var br domain.BinaryReader
 	br.Reset(body[head:])
-	if got, n := br.Uvarint(), br.Uvarint(); br.Err() != nil || got != first || n != p.sealer.size {
-		return fmt.Errorf("%w: header", errSegment)
+	got, n := br.Uvarint(), br.Uvarint()
+	size := p.sealer.size
+	if br.Err() != nil || got != first || (!partial && n != size) ||
+		(partial && (n == 0 || n >= size || n%decodeBatchEvents != 0)) {
+		return 0, fmt.Errorf("%w: header", errSegment)
 	}
 	if len(body) < segmentHash {
-		return fmt.Errorf("%w: too short", errSegment)
+		return 0, fmt.Errorf("%w: too short", errSegment)
 	}
-	last := first + p.sealer.size - 1
+	last := first + n - 1
 	e, ok, err := eventstore.EventAt(ctx, r, last)
 	switch {
 	case err != nil:
-		return fmt.Errorf("projections: check segment at %d: %w", last, err)
+		return 0, fmt.Errorf("projections: check segment at %d: %w", last, err)
 	case !ok:
-		return fmt.Errorf("%w: the log ends before %d", errSegment, last)
+		return 0, fmt.Errorf("%w: the log ends before %d", errSegment, last)
 	case !bytes.Equal(e.Hash[:], body[len(body)-segmentHash:]):
-		return fmt.Errorf("%w: the log's event %d has another hash", errSegment, last)
+		return 0, fmt.Errorf("%w: the log's event %d has another hash", errSegment, last)
 	}
-	return nil
+	return n, nil
 }
 
 // segmentReader decodes segments, one after the other.
@@ -534,9 +605,11 @@ func (sr *segmentReader) event(pos uint64, d *decoded) error {
 	return br.Err()
 }
 
-// dropSegments deletes the segment beginning at first and those after it.
+// dropSegments deletes the segment beginning at first and those after it,
+// with their partial files.
 func (p *Projector) dropSegments(first uint64) {
 	for ; ; first += p.sealer.size {
+		os.Remove(filepath.Join(p.sealer.dir, partialName(first)))
 		err := os.Remove(filepath.Join(p.sealer.dir, segmentName(first)))
 		if errors.Is(err, os.ErrNotExist) {
 			return

@@ -553,3 +553,73 @@ func TestSnapshotKeepsWhatHintsAreCheckedAgainst(t *testing.T) {
 		t.Fatal("no loan accounts in the log")
 	}
 }
+
+// TestPartialSegments: a catch-up that ends inside a segment writes its
+// whole runs as the segment's partial file; a rebuild reads it and takes
+// from the log only what follows, seals the segment whole once the log
+// has it (dropping the partial file), and drops a damaged one.
+func TestPartialSegments(t *testing.T) {
+	store := storeOf(t, randomHistory(39, 3000), func(domain.Event) bool { return true })
+	const size, cut = 2 * decodeBatchEvents, 1700 // the log's first 1700 events end in the second segment
+	short := upTo{store, cut}
+	sized := func(dir string) (*Projector, *bytes.Buffer) {
+		p, logged := sealedProjector(t, dir)
+		p.sealer.size = size
+		return p, logged
+	}
+	exists := func(dir, name string) bool {
+		_, err := os.Stat(filepath.Join(dir, name))
+		return err == nil
+	}
+	written := func(t *testing.T) string {
+		dir := t.TempDir()
+		first, _ := sized(dir)
+		catchUpTo(t, first, short)
+		if !exists(dir, segmentName(1)) || !exists(dir, partialName(size+1)) || exists(dir, segmentName(size+1)) {
+			t.Fatalf("got %v, want the first segment whole and the second's partial file", dirNames(t, dir))
+		}
+		return dir
+	}
+	t.Run("a rebuild reads the partial file and the log after it", func(t *testing.T) {
+		dir := written(t)
+		again, logged := sized(dir)
+		catchUpTo(t, again, short)
+		if want := "events=" + strconv.Itoa(cut/decodeBatchEvents*decodeBatchEvents); !strings.Contains(logged.String(), want) {
+			t.Errorf("got log %q, want %s applied from the files", logged.String(), want)
+		}
+		sameState(t, again, project(t, short))
+	})
+	t.Run("a rebuild on a longer log seals the segment whole and drops its partial file", func(t *testing.T) {
+		dir := written(t)
+		again, _ := sized(dir)
+		catchUpTo(t, again, store)
+		sameState(t, again, project(t, store))
+		if !exists(dir, segmentName(size+1)) || exists(dir, partialName(size+1)) {
+			t.Errorf("got %v, want the second segment whole and no partial file of it", dirNames(t, dir))
+		}
+	})
+	t.Run("a damaged partial file is dropped, and the log read", func(t *testing.T) {
+		dir := written(t)
+		flipByte(t, filepath.Join(dir, partialName(size+1)), 100)
+		again, logged := sized(dir)
+		catchUpTo(t, again, short)
+		if !strings.Contains(logged.String(), "partial segment dropped") {
+			t.Errorf("got log %q, want the partial file dropped", logged.String())
+		}
+		sameState(t, again, project(t, short))
+	})
+}
+
+// dirNames lists a directory's files.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
