@@ -573,6 +573,13 @@ func (r *BinaryReader) ReadString() (string, int) {
 
 // Uvarint reads an unsigned varint.
 func (r *BinaryReader) Uvarint() uint64 {
+	if len(r.b) > 0 && r.b[0] < 0x80 {
+		// One byte, the common case (a table's number, a small count),
+		// without the loop's call.
+		v := uint64(r.b[0])
+		r.b = r.b[1:]
+		return v
+	}
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
 		r.fail("varint")
