@@ -573,12 +573,19 @@ func (r *BinaryReader) ReadString() (string, int) {
 
 // Uvarint reads an unsigned varint.
 func (r *BinaryReader) Uvarint() uint64 {
-	if len(r.b) > 0 && r.b[0] < 0x80 {
-		// One byte, the common case (a table's number, a small count),
-		// without the loop's call.
-		v := uint64(r.b[0])
-		r.b = r.b[1:]
-		return v
+	// One to three bytes, the common cases (a table's number, a count, a
+	// number the views gave a person or an account), without the loop's call.
+	b := r.b
+	switch {
+	case len(b) > 0 && b[0] < 0x80:
+		r.b = b[1:]
+		return uint64(b[0])
+	case len(b) > 1 && b[1] < 0x80:
+		r.b = b[2:]
+		return uint64(b[0]&0x7f) | uint64(b[1])<<7
+	case len(b) > 2 && b[1] >= 0x80 && b[2] < 0x80:
+		r.b = b[3:]
+		return uint64(b[0]&0x7f) | uint64(b[1]&0x7f)<<7 | uint64(b[2])<<14
 	}
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {

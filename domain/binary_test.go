@@ -1,8 +1,10 @@
 package domain_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"reflect"
 	"testing"
@@ -416,4 +418,30 @@ func BenchmarkBinaryWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+}
+
+// TestBinaryReaderUvarint: the reader's uvarint, which reads one to three
+// bytes itself, agrees with encoding/binary on every length, and refuses
+// one cut short.
+func TestBinaryReaderUvarint(t *testing.T) {
+	values := []uint64{0, 1, 127, 128, 255, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<28 + 5, 1<<63 + 1, math.MaxUint64}
+	for _, v := range values {
+		enc := binary.AppendUvarint(nil, v)
+		var r domain.BinaryReader
+		r.Reset(append(enc, 0x7f)) // a byte after it, left unread
+		if got := r.Uvarint(); got != v || r.Err() != nil || r.Len() != 1 {
+			t.Errorf("%d: got %d, %v, %d bytes left; want %d, nil, 1", v, got, r.Err(), r.Len(), v)
+		}
+		if len(enc) > 1 {
+			r.Reset(enc[:len(enc)-1])
+			if r.Uvarint(); r.Err() == nil {
+				t.Errorf("%d cut to %d bytes: got no error", v, len(enc)-1)
+			}
+		}
+	}
+	var r domain.BinaryReader
+	r.Reset([]byte{0x80, 0x00}) // two bytes for 0, as encoding/binary reads it
+	if got := r.Uvarint(); got != 0 || r.Err() != nil || r.Len() != 0 {
+		t.Errorf("0 in two bytes: got %d, %v, %d bytes left", got, r.Err(), r.Len())
+	}
 }

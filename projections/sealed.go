@@ -565,12 +565,13 @@ func (sr *segmentReader) eventType() sealedType {
 	return *t
 }
 
-// event decodes one event into d (zero), in place: a decoded event is
-// large, and returning it cost a copy.
+// event decodes one event into d, which is zero, in place: a decoded
+// event is large, and returning it cost a copy (as assigning a whole
+// envelope would cost writing it twice).
 func (sr *segmentReader) event(pos uint64, d *decoded) error {
 	br := &sr.br
 	t := sr.eventType()
-	d.env = envelope{Pos: pos, Type: t.name, Code: t.code, Business: t.business}
+	d.env.Pos, d.env.Type, d.env.Code, d.env.Business = pos, t.name, t.code, t.business
 	copy(d.env.ID[:], br.Fixed(segmentIDSize))
 	d.env.Day = day(br.Varint())
 	body := br.Fixed(1)
