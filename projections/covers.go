@@ -98,19 +98,36 @@ func packID(id string) (k idKey, ok bool) {
 		k[idKeyBytes] = idRaw
 		return k, true
 	case len(id) == 2*idKeyBytes:
+		var bad byte // any digit's 0x10: one test after the loop, not two per byte
 		for i := range idKeyBytes {
-			hi, ok1 := hexDigit(id[2*i])
-			lo, ok2 := hexDigit(id[2*i+1])
-			if !ok1 || !ok2 {
-				return k, false
-			}
-			k[i] = hi<<4 | lo
+			hi, lo := hexValue[id[2*i]], hexValue[id[2*i+1]]
+			bad |= hi | lo
+			k[i] = hi<<4 | lo&0x0f
+		}
+		if bad&0x10 != 0 {
+			return idKey{}, false
 		}
 		k[idKeyBytes] = idHex
 		return k, true
 	}
 	return k, false
 }
+
+// hexValue is each byte's value as a lowercase hex digit (the form
+// hex.EncodeToString writes, so that each id has one key), 0x10 for a byte
+// that is none.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		t[c] = 0x10
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()
 
 // unpackID is the id packID packed.
 func unpackID(k idKey) string {
@@ -120,17 +137,6 @@ func unpackID(k idKey) string {
 	return strings.TrimRight(string(k[:idKeyBytes]), "\x00")
 }
 
-// hexDigit reads a lowercase hex digit (the form hex.EncodeToString writes,
-// so that each id has one key).
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
 
 // keyRange returns the bounds of the person's covers of one year and
 // indicator. It runs once or twice per placement of a rebuild, so the

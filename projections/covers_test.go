@@ -19,6 +19,8 @@ func TestPackID(t *testing.T) {
 		{"two pseudonyms differing in the last digit differ", pseudonym, pseudonym[:63] + "e", true, false},
 		{"a pseudonym in capitals does not pack", strings.ToUpper(pseudonym), pseudonym, false, false},
 		{"a 40-byte id does not pack", strings.Repeat("L", 40), "L", false, false},
+		{"a pseudonym with a byte that is no hex digit does not pack", pseudonym[:63] + "g", pseudonym, false, false},
+		{"nor one with a zero byte", "\x00" + pseudonym[1:], pseudonym, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,6 +36,15 @@ func TestPackID(t *testing.T) {
 				t.Errorf("got same key %v, want %v", ka == kb, tt.same)
 			}
 		})
+	}
+}
+
+func TestUnpackIDGivesTheIDBack(t *testing.T) {
+	for _, id := range []string{"B1", strings.Repeat("0123456789abcdef", 4), strings.Repeat("z", 32)} {
+		k, ok := packID(id)
+		if got := unpackID(k); !ok || got != id {
+			t.Errorf("got %q (packed %v), want %q", got, ok, id)
+		}
 	}
 }
 
