@@ -137,7 +137,6 @@ func unpackID(k idKey) string {
 	return strings.TrimRight(string(k[:idKeyBytes]), "\x00")
 }
 
-
 // keyRange returns the bounds of the person's covers of one year and
 // indicator. It runs once or twice per placement of a rebuild, so the
 // searches are written out rather than through sort.Search's closures.
