@@ -337,9 +337,12 @@ func (s *state) coverYear(n int32, year int) *regionYear {
 // yearOf looks a node's year up in a cache, then in Years (shared by the
 // lanes, hence the lock), adding it when new.
 func (s *state) yearOf(cache *[]yearRef, n int32, year int) *regionYear {
-	for _, ref := range *cache {
-		if ref.year == int32(year) {
-			return ref.ry
+	// From the last: a log runs forward in time, so the year asked for is
+	// most often the latest one cached.
+	c := *cache
+	for i := len(c) - 1; i >= 0; i-- {
+		if c[i].year == int32(year) {
+			return c[i].ry
 		}
 	}
 	k := nodeYear{Node: n, Year: int32(year)}
