@@ -394,14 +394,7 @@ func TestAStoppedRebuildKeepsWhatItApplied(t *testing.T) {
 // but lets a waiting query in after the run it is applying.
 func TestQueryDuringCatchUp(t *testing.T) {
 	_, store := sealedHistory(t, 38)
-	var events []decoded
-	err := store.Read(context.Background(), 0, func(e eventstore.Event) error {
-		events = append(events, decode(&e, nil))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	events := decodedLog(t, store)
 	p, _ := New(Config{})
 	c, end := p.startCatchUp()
 	defer end()

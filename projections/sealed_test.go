@@ -325,8 +325,8 @@ func TestWrongHints(t *testing.T) {
 	})
 }
 
-// trueHints returns the events of r with the hints a catch-up records.
-func trueHints(t *testing.T, r Reader) []decoded {
+// decodedLog returns the events of r, decoded.
+func decodedLog(t *testing.T, r Reader) []decoded {
 	t.Helper()
 	var events []decoded
 	err := r.Read(context.Background(), 0, func(e eventstore.Event) error {
@@ -336,6 +336,13 @@ func trueHints(t *testing.T, r Reader) []decoded {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return events
+}
+
+// trueHints returns the events of r with the hints a catch-up records.
+func trueHints(t *testing.T, r Reader) []decoded {
+	t.Helper()
+	events := decodedLog(t, r)
 	p, _ := New(Config{})
 	for k := range events {
 		if err := p.applyBatch(events[k : k+1]); err != nil {
