@@ -9,28 +9,28 @@ import (
 	"sync"
 )
 
-// The indexes by name (AccountIdx, PersonKeys) and the numbers that
-// sealed segments record.
+// The indexes by name (AccountIdx, PersonKeys, Loans) and the numbers
+// that sealed segments record.
 //
-// A rebuild from sealed segments takes each account and person by the
-// number the segment recorded for it (its hint), so that it needs no
-// lookup by name. A hint that names an existing account or person is
-// checked against it: a person's packed id exactly, an account's name by
-// a 64-bit fingerprint kept on the account (comparing the names would
-// fetch a second cache line per posting). A hint that fails its check
-// costs the lookup it was to save.
+// A rebuild from sealed segments takes each account, person and loan by
+// the number the segment recorded for it (its hint), so that it needs no
+// lookup by name. A hint that names an existing one is checked against it:
+// a person's packed id exactly, a loan's id (loanRecord), an account's
+// name by a 64-bit fingerprint kept on the account (comparing the names
+// would fetch a second cache line per posting). A hint that fails its
+// check costs the lookup it was to save.
 //
-// A hint that opens a new account of a beneficiary or a new person, the
-// next number, is taken without looking the name up, and the name goes
-// into its index later, in bulk, when a lookup, a query, a snapshot or
-// the end of a catch-up needs the index whole. Indexing then checks that
+// A hint that opens a new account of a beneficiary, a new person or a new
+// loan, the next number, is taken without looking the name up, and the
+// name goes into its index later, in bulk, when a lookup, a query, a
+// snapshot or the end of a catch-up needs the index whole. Indexing then checks that
 // each such name was indeed new; one already there means the segment was
 // numbered from another state, and the catch-up throws the views away
 // and reads the log instead (misnumbered). A rebuild of a million events
 // spends about a sixth less time this way.
 
-// misnumbered records a name that a sealed segment opened again: one per
-// lane, so that the lanes never write the same field.
+// misnumbered records a name that a sealed segment opened again: one
+// field per kind, so that the lanes never write the same one.
 type misnumbered struct {
 	account, loan, person string
 }
@@ -104,9 +104,9 @@ func (s *state) indexLoans() {
 	s.loansIndexed = len(s.loanList)
 }
 
-// listLoans numbers the loans of a snapshot's Loans by their Num. Numbers that are not 0..n-1 once each (a damaged
-// snapshot) are given again, in the order of the ids: hints then fail
-// their checks, and cost lookups.
+// listLoans numbers the loans of a snapshot's Loans by their Num. Numbers
+// that are not 0..n-1 once each (a damaged snapshot) are given again, in
+// the order of the ids: hints then fail their checks, and cost lookups.
 func (s *state) listLoans() {
 	s.loanList = make([]*loan, len(s.Loans))
 	whole := true
@@ -143,7 +143,7 @@ func (s *state) indexPersons() {
 	s.personsIndexed = len(s.Persons)
 }
 
-// completeIndexes makes both indexes whole and reports a name a sealed
+// completeIndexes makes the indexes whole and reports a name a sealed
 // segment opened twice. The caller holds the write lock, or the read lock
 // (queries, snapshots): then no lane runs, and indexMu keeps readers from
 // completing them at once.
