@@ -31,3 +31,4 @@ func TestRegionCache(t *testing.T) {
 		t.Error("got a code never defined known")
 	}
 }
+
