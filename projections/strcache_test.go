@@ -31,4 +31,3 @@ func TestRegionCache(t *testing.T) {
 		t.Error("got a code never defined known")
 	}
 }
-
