@@ -270,6 +270,14 @@ func (s *state) node(code string) int32 {
 	return i
 }
 
+// markRegion marks a region's figures changed, for the publishers; it
+// reads the region's code only when one listens.
+func (s *state) markRegion(view string, n int32, year int) {
+	if s.dirty != nil {
+		s.dirty.mark(view, s.Regions[n].Code, year)
+	}
+}
+
 // regionCache is one lane's memory of the nodes of the region codes it met
 // last (strcache.go). Not in snapshots.
 type regionCache = stringCache[int32]
@@ -363,7 +371,7 @@ func (s *state) addActual(n int32, year int, i uint8, d day, delta int64) {
 		if ry := s.regionYear(n, year); ry.Actual[i].add1(d, delta) {
 			s.opened.actuals = append(s.opened.actuals, actualRef{ry, i})
 		}
-		s.dirty.mark(viewProgress, s.Regions[n].Code, year)
+		s.markRegion(viewProgress, n, year)
 	}
 }
 
@@ -408,7 +416,7 @@ func (s *state) loanEvent(id string, le loanEvent) {
 		if s.Regions[n].Portfolio.add(portfolioWidth, le.Day, row[:]) {
 			s.opened.portfolios = append(s.opened.portfolios, n)
 		}
-		s.dirty.mark(viewPortfolio, s.Regions[n].Code, 0)
+		s.markRegion(viewPortfolio, n, 0)
 	}
 }
 
@@ -453,8 +461,8 @@ func (s *state) reportStatistic(pos uint64, d day, e domain.StatisticReported) {
 // markProgressUp marks a region's progress and its parent's (whose children
 // list shows it) as changed.
 func (s *state) markProgressUp(n int32, year int) {
-	s.dirty.mark(viewProgress, s.Regions[n].Code, year)
+	s.markRegion(viewProgress, n, year)
 	if p := s.Regions[n].Parent; p >= 0 {
-		s.dirty.mark(viewProgress, s.Regions[p].Code, year)
+		s.markRegion(viewProgress, p, year)
 	}
 }

@@ -220,7 +220,7 @@ func (s *state) addCount(n int32, year int, i uint8, d day, delta int64) {
 		if ry := s.coverYear(n, year); ry.Actual[i].add1(d, delta) {
 			s.coverOpened.actuals = append(s.coverOpened.actuals, actualRef{ry, i})
 		}
-		s.dirty.mark(viewProgress, s.Regions[n].Code, year)
+		s.markRegion(viewProgress, n, year)
 	}
 }
 
@@ -305,7 +305,7 @@ func (s *state) moveCounts(n, year int32, ind uint8, spans []span) {
 		s.stepsBefore = unionSteps(spans, int32(j), false, s.stepsBefore[:0])
 		s.stepsAfter = unionSteps(spans, int32(j), true, s.stepsAfter[:0])
 		s.addDiff(a, int(year), ind, s.stepsBefore, s.stepsAfter)
-		s.dirty.mark(viewProgress, s.Regions[a].Code, int(year))
+		s.markRegion(viewProgress, a, int(year))
 	}
 }
 

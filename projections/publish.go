@@ -81,8 +81,11 @@ type dirty struct {
 func newDirty() *dirty { return &dirty{keys: map[changeKey]struct{}{}} }
 
 func (d *dirty) mark(view, key string, year int) {
-	if d == nil {
-		return
+	if d != nil { // small enough to inline: a rebuild calls it millions of times for nobody
+		d.add(view, key, year)
 	}
+}
+
+func (d *dirty) add(view, key string, year int) {
 	d.keys[changeKey{View: view, Key: key, Year: year}] = struct{}{}
 }
