@@ -422,7 +422,7 @@ func BenchmarkBinaryWrite(b *testing.B) {
 
 // TestBinaryReaderUvarint: the reader's uvarint, which reads one to three
 // bytes itself, agrees with encoding/binary on every length, and refuses
-// one cut short.
+// one cut short; its varint agrees too.
 func TestBinaryReaderUvarint(t *testing.T) {
 	values := []uint64{0, 1, 127, 128, 255, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<28 + 5, 1<<63 + 1, math.MaxUint64}
 	for _, v := range values {
@@ -437,6 +437,13 @@ func TestBinaryReaderUvarint(t *testing.T) {
 			if r.Uvarint(); r.Err() == nil {
 				t.Errorf("%d cut to %d bytes: got no error", v, len(enc)-1)
 			}
+		}
+	}
+	for _, v := range []int64{0, 1, -1, 63, -64, 64, -65, 20000, -20000, math.MaxInt64, math.MinInt64} {
+		var r domain.BinaryReader
+		r.Reset(binary.AppendVarint(nil, v))
+		if got := r.Varint(); got != v || r.Err() != nil || r.Len() != 0 {
+			t.Errorf("varint %d: got %d, %v, %d bytes left", v, got, r.Err(), r.Len())
 		}
 	}
 	var r domain.BinaryReader
