@@ -191,26 +191,27 @@ func (s *state) post(pos uint64, d day, ev domain.Event, hints *eventHints) {
 		from, to := s.hintedAccount(l.from, hints, 2*i), s.hintedAccount(l.to, hints, 2*i+1)
 		s.entry(from, to, pos, -amount)
 		s.entry(to, from, pos, amount)
-		if id := s.Accounts.at(int(from)).Fund; id != "" {
-			s.fundFlow(id, d, fundPaidOut, amount)
+		if f := s.Accounts.at(int(from)).fund; f != nil {
+			s.fundFlow(f, d, fundPaidOut, amount)
 		}
-		if id := s.Accounts.at(int(to)).Fund; id != "" {
+		if f := s.Accounts.at(int(to)).fund; f != nil {
 			col := fundReceived
 			if allocation {
 				col = fundAllocated
 			}
-			s.fundFlow(id, d, col, amount)
+			s.fundFlow(f, d, col, amount)
 		}
 	}
 }
 
-func (s *state) fundFlow(id string, d day, col int, amount int64) {
+// fundFlow adds amount to a column of a fund's flows on day d.
+func (s *state) fundFlow(f *fund, d day, col int, amount int64) {
 	var row [fundWidth]int64
 	row[col] = amount
-	if f := s.fund(id); f.Flows.add(fundWidth, d, row[:]) {
+	if f.Flows.add(fundWidth, d, row[:]) {
 		s.opened.funds = append(s.opened.funds, f)
 	}
-	s.dirty.mark(viewFunds, id, 0)
+	s.dirty.mark(viewFunds, f.ID, 0)
 }
 
 func (s *state) entry(a, counter int32, pos uint64, amount int64) {

@@ -80,7 +80,7 @@ func (a *account) is(r acctRef) bool {
 func (s *state) indexAccounts() {
 	s.AccountIdx = roomFor(s.AccountIdx, s.Accounts.N-s.accountsIndexed)
 	for a := s.accountsIndexed; a < s.Accounts.N; a++ {
-		name := s.Accounts.at(a).Name
+		name := *s.AccountNames.at(a)
 		if _, dup := s.AccountIdx[name]; dup {
 			s.misnumbered.account = name
 			continue

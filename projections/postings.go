@@ -210,14 +210,15 @@ func (s *state) account(r acctRef) int32 {
 // next completed (index.go).
 func (s *state) addAccount(r acctRef, name string) int32 {
 	a := int32(s.Accounts.N)
-	acc := account{Name: name, fp: accountFP(r.kind, r.id)}
+	acc := account{fp: accountFP(r.kind, r.id)}
 	switch r.kind {
 	case acctFund:
-		acc.Fund = r.id
+		acc.fund = s.fund(r.id)
 	case acctLoan, acctInterest, acctWriteOff:
 		acc.loan = s.loanRecord(r.id)
 	}
 	s.Accounts.add(acc)
+	s.AccountNames.add(name)
 	return a
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"unsafe"
 
 	"github.com/hrss-ledger/ledger/domain"
 )
@@ -113,9 +114,18 @@ func TestEveryAccountOpenedOnce(t *testing.T) {
 			t.Fatalf("seed %d: %d names for %d accounts", seed, got, want)
 		}
 		for i := 1; i < p.s.Accounts.N; i++ {
-			if name := p.s.Accounts.at(i).Name; p.s.AccountIdx[name] != int32(i) {
+			if name := *p.s.AccountNames.at(i); p.s.AccountIdx[name] != int32(i) {
 				t.Fatalf("seed %d: account %d, %s, is found as %d", seed, i, name, p.s.AccountIdx[name])
 			}
 		}
+	}
+}
+
+// TestAccountIsOneCacheLine: a posting reads an account's fields and no
+// other of its memory; a field added to account, rather than beside it
+// (AccountNames), costs a rebuild a second cache line per posting.
+func TestAccountIsOneCacheLine(t *testing.T) {
+	if got := unsafe.Sizeof(account{}); got != 64 {
+		t.Errorf("got an account of %d bytes, want 64", got)
 	}
 }

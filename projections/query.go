@@ -388,7 +388,7 @@ func (s *state) History(name, from, to string) (domain.HistoryReport, error) {
 		}
 		rep.Entries = append(rep.Entries, domain.HistoryEntry{Position: pos, EventID: info.ID.String(),
 			Date: info.Day.String(), Type: s.TypeNames[info.Type], Amount: formatFen(e.Amount),
-			Counterparty: s.Accounts.at(int(e.Counter)).Name, Document: s.Docs[info.Doc], BalanceAfter: formatFen(balance)})
+			Counterparty: *s.AccountNames.at(int(e.Counter)), Document: s.Docs[info.Doc], BalanceAfter: formatFen(balance)})
 	}
 	return rep, nil
 }

@@ -550,7 +550,7 @@ func TestSnapshotKeepsWhatHintsAreCheckedAgainst(t *testing.T) {
 	for i := 1; i < original.s.Accounts.N; i++ {
 		want, got := original.s.Accounts.at(i).loan, loaded.s.Accounts.at(i).loan
 		if (want == nil) != (got == nil) || (want != nil && want.ID != got.ID) {
-			t.Fatalf("account %s: got loan %v, want %v", original.s.Accounts.at(i).Name, got, want)
+			t.Fatalf("account %s: got loan %v, want %v", *original.s.AccountNames.at(i), got, want)
 		}
 		if want != nil {
 			loans++

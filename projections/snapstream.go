@@ -142,7 +142,7 @@ func encodeState(out io.Writer, s *state) error {
 	putMap(w, s.RegionIdx, fixed[int32](0))
 	putMap(w, s.Years, regionYearBytes)
 	putChunks(w, &s.Events, packEvents)
-	putAccounts(w, &s.Accounts)
+	putAccounts(w, s)
 	putMap(w, s.BankIdx, fixed[int32](0))
 	putMap(w, s.Funds, func(f *fund) int { return seriesBytes(&f.Flows) })
 	putMap(w, s.Loans, func(l *loan) int { return len(l.Events) * loanEventBytes })
@@ -235,11 +235,15 @@ type historyWire struct {
 // putAccounts writes the accounts as accountWire batches. The first chunks
 // of a batch's histories are packed into one buffer, reused once the batch
 // is out.
-func putAccounts(w *streamWriter, accounts *chunked[account]) {
+func putAccounts(w *streamWriter, s *state) {
 	b := batch[accountWire]{w: w}
 	var arena []byte
-	for acc := range accounts.all {
-		head := accountWire{Name: acc.Name, Fund: acc.Fund, Balance: acc.Balance, N: acc.Entries.N}
+	for i := range s.Accounts.N {
+		acc := s.Accounts.at(i)
+		head := accountWire{Name: *s.AccountNames.at(i), Balance: acc.Balance, N: acc.Entries.N}
+		if acc.fund != nil {
+			head.Fund = acc.fund.ID
+		}
 		var rest []historyChunk
 		if chunks := acc.Entries.Chunks; len(chunks) > 0 {
 			start := len(arena)
@@ -377,6 +381,7 @@ func decodeState(in io.Reader) (*state, error) {
 // fingerprints and AccountIdx from their names (every account but number 0).
 func readAccounts(r *streamReader, s *state, n int) error {
 	s.Accounts = chunked[account]{Chunks: make([][]account, 0, (n+chunkLen-1)/chunkLen)}
+	s.AccountNames = chunked[string]{Chunks: make([][]string, 0, (n+chunkLen-1)/chunkLen)}
 	for s.Accounts.N < n {
 		batch, err := next[[]accountWire](r)
 		if err != nil {
@@ -391,13 +396,14 @@ func readAccounts(r *streamReader, s *state, n int) error {
 				return fmt.Errorf("account %q: %w", batch[i].Name, err)
 			}
 			s.Accounts.add(acc)
+			s.AccountNames.add(batch[i].Name)
 		}
 	}
 	s.AccountIdx = make(map[string]int32, n)
 	for i := 1; i < s.Accounts.N; i++ {
-		acc := s.Accounts.at(i)
-		acc.fp = nameFP(acc.Name)
-		s.AccountIdx[acc.Name] = int32(i)
+		name := *s.AccountNames.at(i)
+		s.Accounts.at(i).fp = nameFP(name)
+		s.AccountIdx[name] = int32(i)
 	}
 	s.accountsIndexed = s.Accounts.N
 	return nil
@@ -405,7 +411,7 @@ func readAccounts(r *streamReader, s *state, n int) error {
 
 // readAccount unpacks an account and reads the rest of its history.
 func readAccount(r *streamReader, w *accountWire) (account, error) {
-	acc := account{Name: w.Name, Fund: w.Fund, Balance: w.Balance}
+	acc := account{Balance: w.Balance} // its fund: reindex, from the funds
 	if len(w.First) == 0 {
 		if w.N != 0 {
 			return acc, fmt.Errorf("history of %d entries without its first", w.N)

@@ -28,6 +28,9 @@ type state struct {
 	Years     map[nodeYear]*regionYear
 
 	Accounts   chunked[account] // by number (chunked: growing copies none); number 0 is no account
+	// AccountNames are the accounts' names by number, apart: a rebuild
+	// never reads them, and an account is then one cache line.
+	AccountNames chunked[string]
 	AccountIdx map[string]int32 // account name -> number, for those below accountsIndexed (index.go)
 	BankIdx    map[string]int32 // bank name -> its account's number
 	Docs       []string         // interned documents (文号)
@@ -145,13 +148,14 @@ type statVersion struct {
 }
 
 // account is one double-entry account with its history in log order.
+// Its name is in AccountNames; its fields are the ones a posting reads,
+// 64 bytes.
 type account struct {
-	Name    string
-	Fund    string // the fund's id for a fund account, "" otherwise
+	fp      uint64 // fingerprint of its name, which a hint is checked against (index.go)
 	Balance int64
 	Entries history
-	loan    *loan  // the loan of a loan's account (principal, interest, write-off)
-	fp      uint64 // fingerprint of Name, which a hint is checked against (index.go)
+	loan    *loan // the loan of a loan's account (principal, interest, write-off)
+	fund    *fund // the fund of a fund's account
 }
 
 // fund is a fund's description and its flows by business day.
@@ -289,6 +293,7 @@ func newState() *state {
 		accountsIndexed: 1, // number 0 is no account
 	}
 	s.Accounts.add(account{})
+	s.AccountNames.add("")
 	s.reindex()
 	return s
 }
@@ -321,4 +326,9 @@ func (s *state) reindex() {
 		}
 	}
 	s.listLoans()
+	for _, f := range s.Funds {
+		if f.Account > 0 && int(f.Account) < s.Accounts.N {
+			s.Accounts.at(int(f.Account)).fund = f
+		}
+	}
 }
