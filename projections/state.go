@@ -27,15 +27,15 @@ type state struct {
 	RegionIdx map[string]int32
 	Years     map[nodeYear]*regionYear
 
-	Accounts   chunked[account] // by number (chunked: growing copies none); number 0 is no account
+	Accounts chunked[account] // by number (chunked: growing copies none); number 0 is no account
 	// AccountNames are the accounts' names by number, apart: a rebuild
 	// never reads them, and an account is then one cache line.
 	AccountNames chunked[string]
-	AccountIdx map[string]int32 // account name -> number, for those below accountsIndexed (index.go)
-	BankIdx    map[string]int32 // bank name -> its account's number
-	Docs       []string         // interned documents (文号)
-	docIndex   map[string]int32
-	lastDoc    int32
+	AccountIdx   map[string]int32 // account name -> number, for those below accountsIndexed (index.go)
+	BankIdx      map[string]int32 // bank name -> its account's number
+	Docs         []string         // interned documents (文号)
+	docIndex     map[string]int32
+	lastDoc      int32
 
 	Funds    map[string]*fund
 	Loans    map[string]*loan // for those below loansIndexed (index.go)
