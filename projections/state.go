@@ -28,8 +28,8 @@ type state struct {
 	Years     map[nodeYear]*regionYear
 
 	Accounts chunked[account] // by number (chunked: growing copies none); number 0 is no account
-	// AccountNames are the accounts' names by number, apart: a rebuild
-	// never reads them, and an account is then one cache line.
+	// AccountNames are the accounts' names by number, apart: postings
+	// never read them, and an account is then one cache line.
 	AccountNames chunked[string]
 	AccountIdx   map[string]int32 // account name -> number, for those below accountsIndexed (index.go)
 	BankIdx      map[string]int32 // bank name -> its account's number
