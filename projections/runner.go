@@ -198,8 +198,8 @@ func (p *Projector) startCatchUp() (c *catchUp, end func()) {
 		// Whole at rest; a misnumbering is checkNumbering's to handle.
 		p.mu.Lock()
 		p.s.completeIndexes()
+		p.writePartialLocked()
 		p.mu.Unlock()
-		p.sealPartial()
 	}
 }
 

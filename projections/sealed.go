@@ -106,9 +106,10 @@ type sealer struct {
 	w     *domain.BinaryWriter
 	buf   []byte
 	// head is where the events begin in buf; cut is where the last whole
-	// run ends, after cutEvents events (a partial segment's end).
-	head, cut int
-	cutEvents uint64
+	// run ends, after cutEvents events (a partial segment's end); the
+	// partial file last written holds partialEvents.
+	head, cut                int
+	cutEvents, partialEvents uint64
 }
 
 func newSealer(dir string, log *slog.Logger) *sealer {
@@ -192,7 +193,7 @@ func (sl *sealer) begin(pos uint64) {
 	sl.buf = append(sl.buf, domain.BinaryVersion)
 	sl.buf = binary.AppendUvarint(sl.buf, pos)
 	sl.buf = binary.AppendUvarint(sl.buf, sl.size)
-	sl.head, sl.cut, sl.cutEvents = len(sl.buf), 0, 0
+	sl.head, sl.cut, sl.cutEvents, sl.partialEvents = len(sl.buf), 0, 0, 0
 }
 
 // append writes one event.
@@ -237,10 +238,11 @@ func (sl *sealer) seal() {
 	}
 }
 
-// writePartial writes the whole runs of the segment being written, if any,
-// as its partial file: the header's count is theirs.
+// writePartial writes the whole runs of the segment being written, if any
+// and unless its partial file holds them already (a start ends several
+// catch-ups in a row), as its partial file: the header's count is theirs.
 func (sl *sealer) writePartial() {
-	if sl.first == 0 || sl.cutEvents == 0 {
+	if sl.first == 0 || sl.cutEvents == 0 || sl.cutEvents == sl.partialEvents {
 		return
 	}
 	out := append([]byte(nil), sl.buf[:len(segmentMagic)+1]...)
@@ -248,7 +250,9 @@ func (sl *sealer) writePartial() {
 	out = binary.AppendUvarint(out, sl.cutEvents)
 	out = append(out, sl.buf[sl.head:sl.cut]...)
 	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, snapshotTable))
-	sl.write(partialName(sl.first), out)
+	if sl.write(partialName(sl.first), out) {
+		sl.partialEvents = sl.cutEvents
+	}
 }
 
 // write replaces the file name in the sealed directory with data, and
@@ -314,12 +318,16 @@ func (p *Projector) catchUpSealed(ctx context.Context, r Reader, c *catchUp) err
 // that a later rebuild reads from the log only the events after its whole
 // runs (sealer.writePartial): at the end of a catch-up and when the views stop.
 func (p *Projector) sealPartial() {
-	if p.sealer == nil {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sealer.writePartial()
+	p.writePartialLocked()
+}
+
+// writePartialLocked is sealPartial for a caller that holds the write lock.
+func (p *Projector) writePartialLocked() {
+	if p.sealer != nil {
+		p.sealer.writePartial()
+	}
 }
 
 // checkNumbering completes the indexes after sealed segments were
@@ -510,8 +518,9 @@ type sealedType struct {
 	reads    bool
 }
 
-// reset starts on a checked segment's body, which the events read from
-// it share (the views clone what they keep: keep).
+// reset starts on a checked segment's body, whose bytes the texts of the
+// events read from it share: the views clone the few they keep (loan ids,
+// borrowers, documents, ids that do not pack).
 func (sr *segmentReader) reset(body []byte) {
 	sr.br.ResetShared(body)
 	sr.br.Uvarint() // first and count, checked already

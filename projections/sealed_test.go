@@ -609,6 +609,24 @@ func TestPartialSegments(t *testing.T) {
 			t.Errorf("got %v, want the second segment whole and no partial file of it", dirNames(t, dir))
 		}
 	})
+	t.Run("a catch-up with nothing new leaves the partial file as it is", func(t *testing.T) {
+		dir := t.TempDir()
+		p, _ := sized(dir)
+		catchUpTo(t, p, short)
+		name := filepath.Join(dir, partialName(size+1))
+		before, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		catchUpTo(t, p, short)
+		after, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(before, after) {
+			t.Error("got the partial file written again")
+		}
+	})
 	t.Run("a damaged partial file is dropped, and the log read", func(t *testing.T) {
 		dir := written(t)
 		flipByte(t, filepath.Join(dir, partialName(size+1)), 100)
